@@ -1,0 +1,53 @@
+"""Validate the answers before Cookiecutter writes anything to disk.
+
+Each check returns an error message (or None); main() prints the first one and exits 1, so a bad
+answer leaves no half-made project behind.
+"""
+
+import keyword
+import re
+import sys
+
+PROJECT_SLUG = "{{ cookiecutter.project_slug }}"
+AUTHOR_EMAIL = "{{ cookiecutter.author_email }}"
+
+# Names the generated package must not take: importing it would shadow the real module.
+RESERVED_NAMES = {
+    "app", "asgiref", "click", "flask", "gunicorn", "httpx", "itsdangerous", "jinja2",
+    "markupsafe", "pytest", "ruff", "src", "test", "tests", "uvicorn", "werkzeug",
+} | set(sys.stdlib_module_names)
+
+SLUG_EXAMPLE = "e.g. 'orders_api'"
+
+
+def check_slug(slug: str) -> str | None:
+    """Return why `slug` cannot be the project's directory and package name, or None."""
+    if not slug.isidentifier():
+        return f"project_slug '{slug}' is not a valid Python identifier ({SLUG_EXAMPLE})."
+    if keyword.iskeyword(slug) or keyword.issoftkeyword(slug):
+        return f"project_slug '{slug}' is a Python keyword ({SLUG_EXAMPLE})."
+    if slug != slug.lower():
+        return f"project_slug '{slug}' must be lower case ({SLUG_EXAMPLE})."
+    if slug in RESERVED_NAMES:
+        return (
+            f"project_slug '{slug}' would shadow the module '{slug}' from the standard library "
+            f"or a dependency ({SLUG_EXAMPLE})."
+        )
+    return None
+
+
+def check_email(email: str) -> str | None:
+    """Return why `email` is not an e-mail address, or None."""
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+", email):
+        return f"author_email '{email}' is not an e-mail address (e.g. 'team@example.com')."
+    return None
+
+
+def main() -> None:
+    for error in (check_slug(PROJECT_SLUG), check_email(AUTHOR_EMAIL)):
+        if error:
+            sys.exit(f"ERROR: {error}")
+
+
+if __name__ == "__main__":
+    main()

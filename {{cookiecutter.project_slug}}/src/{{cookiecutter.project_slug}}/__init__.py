@@ -1,0 +1,27 @@
+"""{{ cookiecutter.description }}"""
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from . import access_log, errors, request_id
+from .logs import configure_logging
+from .settings import load_settings
+from .views import demo, health
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the application: settings from the environment, then `config` on top (for tests)."""
+    app = Flask(__name__)
+    app.config.from_mapping(load_settings().as_flask_config())
+    if config:
+        app.config.from_mapping(config)
+    configure_logging(app.config["LOG_LEVEL"])
+
+    request_id.init_app(app)
+    access_log.init_app(app)
+    errors.init_app(app)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(demo.bp)
+    return app

@@ -1,0 +1,113 @@
+"""Settings from the environment, parsed and checked once at start-up.
+
+A value that cannot be parsed stops the service with a message that names the variable, so a typo in
+a deployment fails loudly at start instead of misbehaving later.
+"""
+
+import math
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+ENVIRONMENTS = ("production", "development", "test")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# Values people copy from examples; a production service must not sign sessions with them.
+PLACEHOLDER_SECRETS = {"change-me", "changeme", "secret", "dev", "development", "replace-me"}
+MIN_SECRET_LENGTH = 32
+SECRET_HINT = 'generate one with: python -c "import secrets; print(secrets.token_hex(32))"'
+
+
+class SettingsError(ValueError):
+    """A setting from the environment is missing or malformed."""
+
+
+def env_str(environ: Mapping[str, str], name: str, default: str) -> str:
+    return environ.get(name, default).strip()
+
+
+def env_choice(
+    environ: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]
+) -> str:
+    value = env_str(environ, name, default)
+    if value not in choices:
+        raise SettingsError(f"{name}={value!r} is not one of: {', '.join(choices)}")
+    return value
+
+
+def env_int(environ: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env_str(environ, name, str(default))
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a whole number") from None
+    if value < minimum:
+        raise SettingsError(f"{name}={raw!r} must be at least {minimum}")
+    return value
+
+
+def env_float(environ: Mapping[str, str], name: str, default: float, minimum: float = 0.0) -> float:
+    raw = env_str(environ, name, str(default))
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a number") from None
+    if not math.isfinite(value) or value < minimum:
+        raise SettingsError(f"{name}={raw!r} must be a finite number of at least {minimum}")
+    return value
+
+
+def env_bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env_str(environ, name, "true" if default else "false").lower()
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name}={raw!r} is not a boolean (use true or false)")
+
+
+def check_secret_key(secret_key: str) -> None:
+    """Refuse a secret that is missing, a known placeholder or too short to resist guessing."""
+    if not secret_key:
+        raise SettingsError(f"SECRET_KEY is required in production; {SECRET_HINT}")
+    if secret_key.lower() in PLACEHOLDER_SECRETS:
+        raise SettingsError(f"SECRET_KEY is a placeholder ({secret_key!r}); {SECRET_HINT}")
+    if len(secret_key) < MIN_SECRET_LENGTH:
+        raise SettingsError(
+            f"SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters long; {SECRET_HINT}"
+        )
+
+
+@dataclass(frozen=True)
+class Settings:
+    app_env: str
+    secret_key: str
+    log_level: str
+    slow_max_seconds: float
+    max_content_length: int
+
+    def as_flask_config(self) -> dict[str, object]:
+        return {
+            "APP_ENV": self.app_env,
+            "SECRET_KEY": self.secret_key,
+            "LOG_LEVEL": self.log_level,
+            "SLOW_MAX_SECONDS": self.slow_max_seconds,
+            "MAX_CONTENT_LENGTH": self.max_content_length,
+        }
+
+
+def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
+    app_env = env_choice(environ, "APP_ENV", "production", ENVIRONMENTS)
+    secret_key = env_str(environ, "SECRET_KEY", "")
+    if app_env == "production":
+        check_secret_key(secret_key)
+    elif not secret_key:
+        # Development and tests get a fresh random key: nothing to configure, nothing to leak.
+        secret_key = secrets.token_hex(32)
+    return Settings(
+        app_env=app_env,
+        secret_key=secret_key,
+        log_level=env_choice(environ, "LOG_LEVEL", "INFO", LOG_LEVELS),
+        slow_max_seconds=env_float(environ, "SLOW_MAX_SECONDS", 10.0),
+        max_content_length=env_int(environ, "MAX_CONTENT_LENGTH", 1024 * 1024, minimum=1),
+    )

@@ -1,0 +1,56 @@
+"""Sample views that show what the {{ cookiecutter.interface | upper }} interface does with slow I/O."""
+
+{% if cookiecutter.interface == "asgi" -%}
+import asyncio
+{% endif -%}
+import math
+{% if cookiecutter.interface == "wsgi" -%}
+import time
+{% endif %}
+from flask import Blueprint, abort, current_app, request
+
+bp = Blueprint("demo", __name__)
+
+INTERFACE = "{{ cookiecutter.interface }}"
+
+
+@bp.get("/")
+def hello():
+    return {"message": "Hello from {{ cookiecutter.project_name }}!", "interface": INTERFACE}
+
+
+def parse_seconds(raw: str) -> float:
+    """`seconds` must be a finite number from 0 to SLOW_MAX_SECONDS; anything else is a 400."""
+    limit = current_app.config["SLOW_MAX_SECONDS"]
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and 0 <= seconds <= limit):
+        abort(400, description=f"seconds must be a number from 0 to {limit:g}, got {raw!r}")
+    return seconds
+
+{% if cookiecutter.interface == "wsgi" %}
+@bp.get("/slow")
+def slow():
+    seconds = parse_seconds(request.args.get("seconds", "1"))
+    # Blocking I/O holds this thread; gunicorn's other threads keep serving meanwhile.
+    time.sleep(seconds)
+    return {"slept": seconds, "interface": INTERFACE}
+{% else %}
+@bp.get("/slow")
+async def slow():
+    seconds = parse_seconds(request.args.get("seconds", "1"))
+    # Awaiting hands the event loop to other requests while this one waits.
+    await asyncio.sleep(seconds)
+    return {"slept": seconds, "interface": INTERFACE}
+{% endif %}
+
+@bp.post("/echo")
+def echo():
+    # get_json() answers 400 for malformed JSON, 415 for another content type and 413 past
+    # MAX_CONTENT_LENGTH, all through the JSON error handlers.
+    payload = request.get_json()
+    if not isinstance(payload, dict):
+        abort(400, description="the request body must be a JSON object")
+    return payload

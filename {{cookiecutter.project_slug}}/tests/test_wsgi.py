@@ -1,0 +1,33 @@
+import runpy
+from pathlib import Path
+
+import pytest
+
+from {{ cookiecutter.project_slug }}.settings import SettingsError
+
+GUNICORN_CONF = Path(__file__).parent.parent / "gunicorn.conf.py"
+
+
+def test_wsgi_module_exposes_the_app(monkeypatch):
+    monkeypatch.setenv("APP_ENV", "test")
+    from {{ cookiecutter.project_slug }}.wsgi import app
+
+    assert app.test_client().get("/healthz").status_code == 200
+
+
+def test_gunicorn_conf_reads_the_environment(monkeypatch):
+    monkeypatch.setenv("HOST", "127.0.0.1")
+    monkeypatch.setenv("PORT", "9001")
+    monkeypatch.setenv("WEB_CONCURRENCY", "3")
+    monkeypatch.setenv("GUNICORN_THREADS", "16")
+    conf = runpy.run_path(str(GUNICORN_CONF))
+    assert conf["bind"] == "127.0.0.1:9001"
+    assert conf["workers"] == 3
+    assert conf["threads"] == 16
+    assert conf["worker_class"] == "gthread"
+
+
+def test_gunicorn_conf_names_a_malformed_variable(monkeypatch):
+    monkeypatch.setenv("WEB_CONCURRENCY", "many")
+    with pytest.raises(SettingsError, match="WEB_CONCURRENCY"):
+        runpy.run_path(str(GUNICORN_CONF))
