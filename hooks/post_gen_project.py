@@ -8,7 +8,12 @@ PROJECT_SLUG = "{{ cookiecutter.project_slug }}"
 
 # Files that belong to one interface only, relative to the project root.
 WSGI_FILES = ["gunicorn.conf.py", f"src/{PROJECT_SLUG}/wsgi.py", "tests/test_wsgi.py"]
-ASGI_FILES = [f"src/{PROJECT_SLUG}/asgi.py", f"src/{PROJECT_SLUG}/asgi_server.py", "tests/test_asgi.py"]
+ASGI_FILES = [
+    f"src/{PROJECT_SLUG}/asgi.py",
+    f"src/{PROJECT_SLUG}/asgi_adapter.py",
+    f"src/{PROJECT_SLUG}/asgi_server.py",
+    "tests/test_asgi.py",
+]
 
 
 def remove(root: Path, relative_paths: list[str]) -> None:

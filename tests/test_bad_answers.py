@@ -1,0 +1,45 @@
+"""A bad answer stops generation with a clear message and leaves nothing on disk."""
+
+import subprocess
+import sys
+
+import pytest
+from conftest import TEMPLATE
+
+
+def generate(output_dir, *answers):
+    return subprocess.run(
+        [sys.executable, "-m", "cookiecutter", str(TEMPLATE), "--no-input",
+         "--output-dir", str(output_dir), *answers],
+        capture_output=True, text=True, timeout=120,
+    )
+
+
+def test_good_answers_generate_the_named_directory(tmp_path):
+    result = generate(tmp_path, "interface=asgi", "project_name=Acme Orders")
+    assert result.returncode == 0, result.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["acme_orders"]
+    assert "cd acme_orders" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        ("project_slug=2fast", "project_slug '2fast' is not a valid Python identifier"),
+        ("project_name=My-App!", "project_slug 'my_app!' is not a valid Python identifier"),
+        ("project_slug=class", "project_slug 'class' is a Python keyword"),
+        ("project_slug=Orders", "project_slug 'Orders' must be lower case"),
+        ("project_slug=flask", "project_slug 'flask' would shadow the module 'flask'"),
+        ("project_slug=logging", "project_slug 'logging' would shadow the module 'logging'"),
+        ("project_slug=test", "project_slug 'test' would shadow the module 'test'"),
+        ("author_email=nobody", "author_email 'nobody' is not an e-mail address"),
+        ("interface=cgi", "cgi"),
+        ("license=WTFPL", "WTFPL"),
+        ("python_version=2.7", "2.7"),
+    ],
+)
+def test_bad_answer_fails_with_a_message_and_writes_nothing(tmp_path, answer, message):
+    result = generate(tmp_path, answer)
+    assert result.returncode != 0
+    assert message in result.stdout + result.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,101 @@
+"""Bake every combination of answers: files, rendering and lint."""
+
+import itertools
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+from conftest import TEMPLATE, bake
+
+OPTIONS = json.loads((TEMPLATE / "cookiecutter.json").read_text())
+COMBINATIONS = [
+    dict(zip(("interface", "python_version", "license"), values, strict=True))
+    for values in itertools.product(
+        OPTIONS["interface"], OPTIONS["python_version"], OPTIONS["license"]
+    )
+]
+COMMON_FILES = [
+    ".cookiecutter.json", ".dockerignore", ".env.example", ".gitattributes", ".gitignore",
+    ".github/workflows/ci.yml", ".pre-commit-config.yaml", "Dockerfile", "LICENSE", "Makefile",
+    "README.md", "compose.yaml", "pyproject.toml",
+    "src/{slug}/__init__.py", "src/{slug}/settings.py", "src/{slug}/logs.py",
+    "src/{slug}/errors.py", "src/{slug}/views/demo.py", "src/{slug}/views/health.py",
+    "tests/conftest.py", "tests/test_views.py", "tests/test_settings.py",
+]
+INTERFACE_FILES = {
+    "wsgi": ["gunicorn.conf.py", "src/{slug}/wsgi.py", "tests/test_wsgi.py"],
+    "asgi": [
+        "src/{slug}/asgi.py", "src/{slug}/asgi_adapter.py", "src/{slug}/asgi_server.py",
+        "tests/test_asgi.py",
+    ],
+}
+UNRENDERED = re.compile(r"{{\s*cookiecutter|{%\s*(if|for|raw|endif|now)\b")
+
+
+def combination_id(answers):
+    return "-".join(f"{key}:{value}" for key, value in answers.items())
+
+
+@pytest.fixture(params=COMBINATIONS, ids=combination_id)
+def baked(request, cookies):
+    answers = request.param
+    return answers, bake(cookies, project_name="Acme Orders", **answers)
+
+
+def paths(patterns, slug="acme_orders"):
+    return [pattern.format(slug=slug) for pattern in patterns]
+
+
+def test_bake_writes_the_files_of_the_chosen_interface(baked):
+    answers, project = baked
+    chosen = answers["interface"]
+    other = "asgi" if chosen == "wsgi" else "wsgi"
+    assert project.name == "acme_orders"
+    missing = [p for p in paths(COMMON_FILES + INTERFACE_FILES[chosen]) if not (project / p).is_file()]
+    assert missing == []
+    leftover = [p for p in paths(INTERFACE_FILES[other]) if (project / p).exists()]
+    assert leftover == []
+
+
+def test_bake_leaves_no_template_syntax(baked):
+    _, project = baked
+    offenders = [
+        str(path.relative_to(project))
+        for path in project.rglob("*")
+        if path.is_file() and UNRENDERED.search(path.read_text(errors="replace"))
+    ]
+    assert offenders == []
+
+
+def test_bake_records_the_answers_and_renders_the_choices(baked):
+    answers, project = baked
+    recorded = json.loads((project / ".cookiecutter.json").read_text())
+    assert {key: recorded[key] for key in answers} == answers
+    assert f'python:{answers["python_version"]}-slim' in (project / "Dockerfile").read_text()
+    pyproject = (project / "pyproject.toml").read_text()
+    assert f'target-version = "py{answers["python_version"].replace(".", "")}"' in pyproject
+    license_text = (project / "LICENSE").read_text()
+    expected = {
+        "MIT": "MIT License",
+        "Apache-2.0": "Apache License",
+        "BSD-3-Clause": "BSD 3-Clause License",
+        "Proprietary": "All rights reserved",
+    }[answers["license"]]
+    assert expected in license_text
+
+
+def test_baked_project_passes_ruff(baked):
+    _, project = baked
+    for command in (["check", "--no-cache", "."], ["format", "--check", "--no-cache", "."]):
+        result = subprocess.run(
+            [sys.executable, "-m", "ruff", *command], cwd=project, capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_generated_files_use_lf_line_endings(baked):
+    _, project = baked
+    crlf = [str(p) for p in project.rglob("*") if p.is_file() and b"\r\n" in p.read_bytes()]
+    assert crlf == []

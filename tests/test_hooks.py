@@ -1,0 +1,88 @@
+"""The hook functions, called directly."""
+
+import importlib.util
+
+import pytest
+from conftest import TEMPLATE
+
+
+def load_hook(name):
+    spec = importlib.util.spec_from_file_location(name, TEMPLATE / "hooks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+pre_gen = load_hook("pre_gen_project")
+post_gen = load_hook("post_gen_project")
+
+
+@pytest.mark.parametrize("slug", ["orders_api", "acme", "shop2", "flask_service"])
+def test_good_slugs_pass(slug):
+    assert pre_gen.check_slug(slug) is None
+
+
+@pytest.mark.parametrize(
+    ("slug", "reason"),
+    [
+        ("2fast", "not a valid Python identifier"),
+        ("orders-api", "not a valid Python identifier"),
+        ("my app", "not a valid Python identifier"),
+        ("class", "keyword"),
+        ("match", "keyword"),
+        ("OrdersApi", "lower case"),
+        ("flask", "shadow"),
+        ("gunicorn", "shadow"),
+        ("uvicorn", "shadow"),
+        ("asgiref", "shadow"),
+        ("test", "shadow"),
+        ("logging", "shadow"),
+        ("json", "shadow"),
+    ],
+)
+def test_bad_slugs_are_explained(slug, reason):
+    message = pre_gen.check_slug(slug)
+    assert reason in message
+    assert f"'{slug}'" in message
+    assert "e.g. 'orders_api'" in message
+
+
+@pytest.mark.parametrize("email", ["you@example.com", "a.b+c@d.io"])
+def test_good_emails_pass(email):
+    assert pre_gen.check_email(email) is None
+
+
+@pytest.mark.parametrize("email", ["you.example.com", "", "a@", "@b", "a b@c.d"])
+def test_bad_emails_are_explained(email):
+    assert "is not an e-mail address" in pre_gen.check_email(email)
+
+
+def make_tree(root, relative_paths):
+    for relative in relative_paths:
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x")
+
+
+def test_remove_asgi_files_keeps_wsgi_files(tmp_path):
+    make_tree(tmp_path, post_gen.WSGI_FILES + post_gen.ASGI_FILES)
+    post_gen.remove_asgi_files(tmp_path)
+    assert all((tmp_path / p).exists() for p in post_gen.WSGI_FILES)
+    assert not any((tmp_path / p).exists() for p in post_gen.ASGI_FILES)
+
+
+def test_remove_wsgi_files_keeps_asgi_files(tmp_path):
+    make_tree(tmp_path, post_gen.WSGI_FILES + post_gen.ASGI_FILES)
+    post_gen.remove_wsgi_files(tmp_path)
+    assert all((tmp_path / p).exists() for p in post_gen.ASGI_FILES)
+    assert not any((tmp_path / p).exists() for p in post_gen.WSGI_FILES)
+
+
+def test_remove_tolerates_missing_files(tmp_path):
+    post_gen.remove(tmp_path, ["not/there.py"])
+
+
+def test_next_steps_name_the_project_and_the_commands():
+    steps = post_gen.next_steps("orders_api")
+    assert "cd orders_api" in steps
+    assert "make install test" in steps

@@ -1,0 +1,8 @@
+"""ASGI entry point: the Flask app behind the thread-pool adapter (see asgi_adapter.py)."""
+
+import os
+
+from . import create_app
+from .asgi_adapter import ThreadPoolWsgiToAsgi, thread_pool_size
+
+app = ThreadPoolWsgiToAsgi(create_app(), max_threads=thread_pool_size(os.environ))

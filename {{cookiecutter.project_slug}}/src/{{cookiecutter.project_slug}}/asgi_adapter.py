@@ -1,0 +1,119 @@
+"""Serve the Flask (WSGI) app to an ASGI server, built on asgiref.
+
+asgiref's own `WsgiToAsgi` runs every request of a process on a single thread (its `run_wsgi_app`
+is a thread-sensitive `sync_to_async`), so slow requests queue behind each other. This adapter
+keeps asgiref's translation between the two protocols and runs it on a thread pool instead: slow
+requests overlap, and an `async def` view is still awaited on the server's event loop (asgiref's
+`async_to_sync` finds that loop from the pool thread) while its thread waits.
+
+`WsgiToAsgi` also reads the whole request body before Flask can look at it, so the body limit is
+enforced here, before the body is read.
+"""
+
+import json
+import logging
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+
+from asgiref.sync import sync_to_async
+from asgiref.wsgi import WsgiToAsgi, WsgiToAsgiInstance
+from flask import Flask
+
+from .errors import error_body
+from .request_id import HEADER as REQUEST_ID_HEADER
+from .request_id import incoming_or_new
+from .settings import env_int
+
+# asgiref's undecorated translation loop (environ in, ASGI messages out), to run on our pool.
+translate_one_request = WsgiToAsgiInstance.__dict__["run_wsgi_app"].func
+access_logger = logging.getLogger("access")
+
+
+def thread_pool_size(environ: Mapping[str, str]) -> int:
+    """ASGI_THREADS: how many requests one process serves at once (each holds a pool thread)."""
+    return env_int(environ, "ASGI_THREADS", 512, minimum=1)
+
+
+class BodyTooLarge(Exception):
+    """The client sent more body than MAX_CONTENT_LENGTH allows."""
+
+
+class PooledInstance(WsgiToAsgiInstance):
+    """One request: asgiref's translation, run on the adapter's thread pool."""
+
+    def __init__(self, wsgi_application, run_on_pool):
+        super().__init__(wsgi_application)
+        self.run_on_pool = run_on_pool
+
+    async def run_wsgi_app(self, body):
+        await self.run_on_pool(self, body)
+
+
+class ThreadPoolWsgiToAsgi(WsgiToAsgi):
+    def __init__(self, flask_app: Flask, max_threads: int):
+        super().__init__(flask_app)
+        self.max_body = flask_app.config["MAX_CONTENT_LENGTH"]
+        self.executor = ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="flask")
+        self.run_on_pool = sync_to_async(
+            translate_one_request, thread_sensitive=False, executor=self.executor
+        )
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            # No lifespan or WebSocket support: the server is started with lifespan="off".
+            raise ValueError(f"unsupported ASGI scope type {scope['type']!r}")
+        declared = declared_length(scope)
+        if declared is not None and declared > self.max_body:
+            await reject_too_large(scope, send)
+            return
+        try:
+            instance = PooledInstance(self.wsgi_application, self.run_on_pool)
+            await instance(scope, self.limit_body(receive), send)
+        except BodyTooLarge:
+            # Raised while reading the body, before the app could start a response.
+            await reject_too_large(scope, send)
+
+    def limit_body(self, receive):
+        received = 0
+
+        async def limited_receive():
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_body:
+                raise BodyTooLarge
+            return message
+
+        return limited_receive
+
+
+def declared_length(scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None  # the server has already refused a malformed length
+    return None
+
+
+async def reject_too_large(scope, send) -> None:
+    """Answer 413 in the app's JSON shape, then close: the unread body must not become a request."""
+    incoming_id = dict(scope["headers"]).get(REQUEST_ID_HEADER.lower().encode(), b"")
+    request_id = incoming_or_new(incoming_id.decode("latin1"))
+    body = json.dumps(error_body(413, "Request Entity Too Large")).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),
+        (REQUEST_ID_HEADER.lower().encode(), request_id.encode()),
+    ]
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+    method, path = scope["method"], scope["path"]
+    access_logger.info(
+        "%s %s 413",
+        method,
+        path,
+        extra={"request_id": request_id, "method": method, "path": path, "status": 413},
+    )

@@ -1,0 +1,54 @@
+"""Run the ASGI service under uvicorn, configured from the environment.
+
+`python -m {{ cookiecutter.project_slug }}.asgi_server` is what `make serve` and the Docker image run.
+"""
+
+import os
+import sys
+
+import uvicorn
+
+from .asgi_adapter import thread_pool_size
+from .logs import logging_config
+from .settings import SettingsError, env_int, env_str, load_settings
+
+
+def main() -> None:
+    environ = os.environ
+    try:
+        # Check the app's settings once here, so a bad value stops us before workers start.
+        settings = load_settings(environ)
+        host = env_str(environ, "HOST", "0.0.0.0")
+        port = env_int(environ, "PORT", 8000, minimum=1)
+        workers = env_int(environ, "WEB_CONCURRENCY", 2, minimum=1)
+        keepalive = env_int(environ, "UVICORN_KEEPALIVE", 5, minimum=1)
+        graceful_timeout = env_int(environ, "UVICORN_GRACEFUL_TIMEOUT", 30, minimum=1)
+        thread_pool_size(environ)  # read again by asgi.py in each worker
+    except SettingsError as error:
+        sys.exit(f"ERROR: {error}")
+
+    uvicorn.run(
+        "{{ cookiecutter.project_slug }}.asgi:app",
+        host=host,
+        port=port,
+        # Processes: one per core; each runs Flask on its own thread pool (ASGI_THREADS).
+        workers=workers,
+        # Seconds to keep an idle keep-alive connection open for the client's next request.
+        timeout_keep_alive=keepalive,
+        # On SIGTERM, in-flight requests get this long to finish.
+        timeout_graceful_shutdown=graceful_timeout,
+        # Each request starts with fresh context variables: without this, asgiref state leaks into
+        # the next request on a keep-alive connection and about half of them fail with a 500.
+        reset_contextvars=True,
+        # The adapter speaks HTTP only; there is no startup or shutdown work to run.
+        lifespan="off",
+        # JSON logs; the app writes the access log itself, with request id and duration.
+        log_config=logging_config(settings.log_level),
+        access_log=False,
+        # The app sets its own headers; no need to advertise the server.
+        server_header=False,
+    )
+
+
+if __name__ == "__main__":
+    main()
