@@ -13,8 +13,22 @@ AUTHOR_EMAIL = "{{ cookiecutter.author_email }}"
 
 # Names the generated package must not take: importing it would shadow the real module.
 RESERVED_NAMES = {
-    "app", "asgiref", "click", "flask", "gunicorn", "httpx", "itsdangerous", "jinja2",
-    "markupsafe", "pytest", "ruff", "src", "test", "tests", "uvicorn", "werkzeug",
+    "app",
+    "asgiref",
+    "click",
+    "flask",
+    "gunicorn",
+    "httpx",
+    "itsdangerous",
+    "jinja2",
+    "markupsafe",
+    "pytest",
+    "ruff",
+    "src",
+    "test",
+    "tests",
+    "uvicorn",
+    "werkzeug",
 } | set(sys.stdlib_module_names)
 
 SLUG_EXAMPLE = "e.g. 'orders_api'"

@@ -9,9 +9,19 @@ from conftest import TEMPLATE
 
 def generate(output_dir, *answers):
     return subprocess.run(
-        [sys.executable, "-m", "cookiecutter", str(TEMPLATE), "--no-input",
-         "--output-dir", str(output_dir), *answers],
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "cookiecutter",
+            str(TEMPLATE),
+            "--no-input",
+            "--output-dir",
+            str(output_dir),
+            *answers,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

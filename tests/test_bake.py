@@ -17,17 +17,35 @@ COMBINATIONS = [
     )
 ]
 COMMON_FILES = [
-    ".cookiecutter.json", ".dockerignore", ".env.example", ".gitattributes", ".gitignore",
-    ".github/workflows/ci.yml", ".pre-commit-config.yaml", "Dockerfile", "LICENSE", "Makefile",
-    "README.md", "compose.yaml", "pyproject.toml",
-    "src/{slug}/__init__.py", "src/{slug}/settings.py", "src/{slug}/logs.py",
-    "src/{slug}/errors.py", "src/{slug}/views/demo.py", "src/{slug}/views/health.py",
-    "tests/conftest.py", "tests/test_views.py", "tests/test_settings.py",
+    ".cookiecutter.json",
+    ".dockerignore",
+    ".env.example",
+    ".gitattributes",
+    ".gitignore",
+    ".github/workflows/ci.yml",
+    ".pre-commit-config.yaml",
+    "Dockerfile",
+    "LICENSE",
+    "Makefile",
+    "README.md",
+    "compose.yaml",
+    "pyproject.toml",
+    "src/{slug}/__init__.py",
+    "src/{slug}/settings.py",
+    "src/{slug}/logs.py",
+    "src/{slug}/errors.py",
+    "src/{slug}/views/demo.py",
+    "src/{slug}/views/health.py",
+    "tests/conftest.py",
+    "tests/test_views.py",
+    "tests/test_settings.py",
 ]
 INTERFACE_FILES = {
     "wsgi": ["gunicorn.conf.py", "src/{slug}/wsgi.py", "tests/test_wsgi.py"],
     "asgi": [
-        "src/{slug}/asgi.py", "src/{slug}/asgi_adapter.py", "src/{slug}/asgi_server.py",
+        "src/{slug}/asgi.py",
+        "src/{slug}/asgi_adapter.py",
+        "src/{slug}/asgi_server.py",
         "tests/test_asgi.py",
     ],
 }
@@ -53,7 +71,9 @@ def test_bake_writes_the_files_of_the_chosen_interface(baked):
     chosen = answers["interface"]
     other = "asgi" if chosen == "wsgi" else "wsgi"
     assert project.name == "acme_orders"
-    missing = [p for p in paths(COMMON_FILES + INTERFACE_FILES[chosen]) if not (project / p).is_file()]
+    missing = [
+        p for p in paths(COMMON_FILES + INTERFACE_FILES[chosen]) if not (project / p).is_file()
+    ]
     assert missing == []
     leftover = [p for p in paths(INTERFACE_FILES[other]) if (project / p).exists()]
     assert leftover == []
@@ -73,7 +93,7 @@ def test_bake_records_the_answers_and_renders_the_choices(baked):
     answers, project = baked
     recorded = json.loads((project / ".cookiecutter.json").read_text())
     assert {key: recorded[key] for key in answers} == answers
-    assert f'python:{answers["python_version"]}-slim' in (project / "Dockerfile").read_text()
+    assert f"python:{answers['python_version']}-slim" in (project / "Dockerfile").read_text()
     pyproject = (project / "pyproject.toml").read_text()
     assert f'target-version = "py{answers["python_version"].replace(".", "")}"' in pyproject
     license_text = (project / "LICENSE").read_text()

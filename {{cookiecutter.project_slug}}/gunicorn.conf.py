@@ -3,9 +3,16 @@ code change; the defaults are the ones the template's benchmark measured on 2 co
 """
 
 import os
+import sys
 
 from {{ cookiecutter.project_slug }}.logs import logging_config
-from {{ cookiecutter.project_slug }}.settings import LOG_LEVELS, env_choice, env_int, env_str
+from {{ cookiecutter.project_slug }}.settings import SettingsError, env_int, env_str, load_settings
+
+# Check the app's settings once here, so a bad value stops gunicorn before any worker starts.
+try:
+    settings = load_settings(os.environ)
+except SettingsError as error:
+    sys.exit(f"ERROR: {error}")
 
 # Every interface inside a container; HOST=127.0.0.1 keeps a laptop's server private.
 bind = f"{env_str(os.environ, 'HOST', '0.0.0.0')}:{env_int(os.environ, 'PORT', 8000, minimum=1)}"
@@ -35,7 +42,7 @@ max_requests_jitter = env_int(os.environ, "GUNICORN_MAX_REQUESTS_JITTER", 1000, 
 # so gunicorn's own access log stays off to avoid two lines per request.
 accesslog = None
 errorlog = "-"
-logconfig_dict = logging_config(env_choice(os.environ, "LOG_LEVEL", "INFO", LOG_LEVELS))
+logconfig_dict = logging_config(settings.log_level)
 
 # gunicorn 27 opens a control socket shared by every gunicorn of this user; two services on one
 # host would collide on it, and nothing here uses it.

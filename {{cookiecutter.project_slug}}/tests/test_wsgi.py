@@ -8,8 +8,12 @@ from {{ cookiecutter.project_slug }}.settings import SettingsError
 GUNICORN_CONF = Path(__file__).parent.parent / "gunicorn.conf.py"
 
 
-def test_wsgi_module_exposes_the_app(monkeypatch):
+@pytest.fixture(autouse=True)
+def test_environment(monkeypatch):
     monkeypatch.setenv("APP_ENV", "test")
+
+
+def test_wsgi_module_exposes_the_app():
     from {{ cookiecutter.project_slug }}.wsgi import app
 
     assert app.test_client().get("/healthz").status_code == 200
@@ -30,4 +34,11 @@ def test_gunicorn_conf_reads_the_environment(monkeypatch):
 def test_gunicorn_conf_names_a_malformed_variable(monkeypatch):
     monkeypatch.setenv("WEB_CONCURRENCY", "many")
     with pytest.raises(SettingsError, match="WEB_CONCURRENCY"):
+        runpy.run_path(str(GUNICORN_CONF))
+
+
+def test_gunicorn_conf_stops_on_bad_app_settings(monkeypatch):
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.raises(SystemExit, match="SECRET_KEY is required in production"):
         runpy.run_path(str(GUNICORN_CONF))

@@ -27,6 +27,9 @@ from .settings import env_int
 # asgiref's undecorated translation loop (environ in, ASGI messages out), to run on our pool.
 translate_one_request = WsgiToAsgiInstance.__dict__["run_wsgi_app"].func
 access_logger = logging.getLogger("access")
+# After refusing a body, read and drop up to this much of it before closing, so that a client
+# still sending gets the 413 instead of a connection reset (nginx's "lingering close").
+DISCARD_LIMIT = 8 * 1024 * 1024
 
 
 def thread_pool_size(environ: Mapping[str, str]) -> int:
@@ -64,14 +67,14 @@ class ThreadPoolWsgiToAsgi(WsgiToAsgi):
             raise ValueError(f"unsupported ASGI scope type {scope['type']!r}")
         declared = declared_length(scope)
         if declared is not None and declared > self.max_body:
-            await reject_too_large(scope, send)
+            await reject_too_large(scope, receive, send)
             return
         try:
             instance = PooledInstance(self.wsgi_application, self.run_on_pool)
             await instance(scope, self.limit_body(receive), send)
         except BodyTooLarge:
             # Raised while reading the body, before the app could start a response.
-            await reject_too_large(scope, send)
+            await reject_too_large(scope, receive, send)
 
     def limit_body(self, receive):
         received = 0
@@ -97,7 +100,16 @@ def declared_length(scope) -> int | None:
     return None
 
 
-async def reject_too_large(scope, send) -> None:
+async def discard_body(receive) -> None:
+    discarded = 0
+    while discarded <= DISCARD_LIMIT:
+        message = await receive()
+        discarded += len(message.get("body", b""))
+        if message["type"] != "http.request" or not message.get("more_body"):
+            return
+
+
+async def reject_too_large(scope, receive, send) -> None:
     """Answer 413 in the app's JSON shape, then close: the unread body must not become a request."""
     incoming_id = dict(scope["headers"]).get(REQUEST_ID_HEADER.lower().encode(), b"")
     request_id = incoming_or_new(incoming_id.decode("latin1"))
@@ -109,7 +121,11 @@ async def reject_too_large(scope, send) -> None:
         (REQUEST_ID_HEADER.lower().encode(), request_id.encode()),
     ]
     await send({"type": "http.response.start", "status": 413, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    # The whole answer goes out first; the response completes (and the server closes) once the
+    # rest of the upload is discarded, so a client that waits for the answer gets it at once.
+    await send({"type": "http.response.body", "body": body, "more_body": True})
+    await discard_body(receive)
+    await send({"type": "http.response.body", "body": b""})
     method, path = scope["method"], scope["path"]
     access_logger.info(
         "%s %s 413",

@@ -1,0 +1,102 @@
+"""Start a baked project's production server on 127.0.0.1 and talk HTTP to it."""
+
+import http.client
+import json
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+SECRET = "template-tests-" + "s" * 40
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def serve_command(project: Path, venv: Path) -> list[str]:
+    """The exact command `make serve` runs, so the test can own the server's PID."""
+    dry_run = subprocess.run(
+        ["make", "--no-print-directory", "-n", "serve", f"VENV={venv}"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return shlex.split(dry_run.stdout.strip())
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen
+    port: int
+    log_path: Path
+    started_in: float
+
+    def request(self, method, path, body=None, headers=None, timeout=10):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            response = conn.getresponse()
+            # HTTPMessage: header lookups are case-insensitive, as in HTTP.
+            return response.status, response.headers, response.read()
+        finally:
+            conn.close()
+
+    def get_json(self, path, **kwargs):
+        status, headers, body = self.request("GET", path, **kwargs)
+        return status, headers, json.loads(body)
+
+    def log_lines(self) -> list[str]:
+        return [line for line in self.log_path.read_text().splitlines() if line.strip()]
+
+    def stop(self, timeout=30) -> int:
+        """SIGTERM by PID, then wait; returns the exit status (kills only on timeout)."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise
+
+
+def start_server(project: Path, venv: Path, log_path: Path, **env_overrides) -> Server:
+    port = free_port()
+    env = {
+        **os.environ,
+        "APP_ENV": "production",
+        "SECRET_KEY": SECRET,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "WEB_CONCURRENCY": "2",
+        **env_overrides,
+    }
+    log = log_path.open("w")
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        serve_command(project, venv), cwd=project, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    deadline = started + 20
+    while time.perf_counter() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited {process.returncode}:\n{log_path.read_text()}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return Server(process, port, log_path, time.perf_counter() - started)
+        except OSError:
+            time.sleep(0.05)
+        finally:
+            conn.close()
+    process.kill()
+    process.wait()
+    raise RuntimeError(f"server did not answer within 20 s:\n{log_path.read_text()}")

@@ -1,0 +1,191 @@
+"""The real production server of each interface, over real HTTP on 127.0.0.1."""
+
+import http.client
+import json
+import socket
+import threading
+import time
+
+import pytest
+from servers import start_server
+
+# How many 1-second requests must overlap: the figures the servers issue promises per interface.
+OVERLAP = {"wsgi": 32, "asgi": 128}
+
+
+@pytest.fixture(scope="session")
+def server(installed_project, tmp_path_factory):
+    interface, project, venv = installed_project
+    log_path = tmp_path_factory.mktemp(f"server-{interface}") / "server.log"
+    server = start_server(project, venv, log_path)
+    print(f"\n[{interface}] cold start to first 200: {server.started_in:.2f} s")
+    yield interface, server
+    server.stop()
+
+
+def concurrent_get(port, path, count, timeout=30):
+    """Send `count` GETs at once, each on its own connection; return (statuses, wall seconds)."""
+    statuses = [None] * count
+    barrier = threading.Barrier(count + 1)
+
+    def one(index):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        try:
+            conn.connect()
+            barrier.wait()
+            conn.request("GET", path)
+            statuses[index] = conn.getresponse().status
+        except Exception as error:
+            statuses[index] = repr(error)
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    return statuses, time.perf_counter() - started
+
+
+def test_all_endpoints_answer(server):
+    interface, server = server
+    assert server.get_json("/")[2] == {
+        "message": "Hello from Shop " + interface + "!",
+        "interface": interface,
+    }
+    assert server.get_json("/slow?seconds=0.1")[2] == {"slept": 0.1, "interface": interface}
+    assert server.get_json("/healthz")[:3:2] == (200, {"status": "ok"})
+    assert server.get_json("/readyz")[0] == 200
+    status, _, body = server.request(
+        "POST", "/echo", body=json.dumps({"id": 7}), headers={"Content-Type": "application/json"}
+    )
+    assert (status, json.loads(body)) == (200, {"id": 7})
+
+
+def test_request_id_is_kept_or_made(server):
+    _, server = server
+    assert (
+        server.request("GET", "/", headers={"X-Request-ID": "abc-1"})[1]["X-Request-ID"] == "abc-1"
+    )
+    assert (
+        len(server.request("GET", "/", headers={"X-Request-ID": "bad id"})[1]["X-Request-ID"]) == 32
+    )
+
+
+def test_one_keep_alive_connection_serves_50_requests(server):
+    _, server = server
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        conn.connect()
+        first_socket = conn.sock
+        statuses = []
+        for index in range(50):
+            conn.request("GET", "/" if index % 2 else "/slow?seconds=0")
+            response = conn.getresponse()
+            response.read()
+            statuses.append(response.status)
+        assert statuses == [200] * 50
+        assert conn.sock is first_socket  # never reconnected
+    finally:
+        conn.close()
+
+
+def test_slow_requests_overlap(server):
+    interface, server = server
+    count = OVERLAP[interface]
+    statuses, elapsed = concurrent_get(server.port, "/slow?seconds=1", count)
+    print(f"\n[{interface}] {count} concurrent 1 s requests took {elapsed:.2f} s")
+    assert statuses == [200] * count
+    assert elapsed < 2.0
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "headers", "status"),
+    [
+        ("POST", "/echo", b"{not json", {"Content-Type": "application/json"}, 400),
+        ("POST", "/echo", b"[1]", {"Content-Type": "application/json"}, 400),
+        ("POST", "/echo", b"x" * (1024 * 1024 + 1), {"Content-Type": "application/json"}, 413),
+        ("GET", "/slow?seconds=-1", None, {}, 400),
+        ("GET", "/slow?seconds=abc", None, {}, 400),
+        ("GET", "/slow?seconds=1e9", None, {}, 400),
+        ("GET", "/nowhere", None, {}, 404),
+        ("DELETE", "/", None, {}, 405),
+    ],
+    ids=["malformed-json", "not-an-object", "oversized", "negative", "abc", "huge", "404", "405"],
+)
+def test_bad_requests_get_json_errors_and_the_server_keeps_serving(
+    server, method, path, body, headers, status
+):
+    _, server = server
+    got, response_headers, response_body = server.request(method, path, body=body, headers=headers)
+    assert got == status
+    assert json.loads(response_body)["error"]["code"] == status
+    assert response_headers["X-Request-ID"]
+    assert server.request("GET", "/healthz")[0] == 200
+
+
+def test_garbage_request_line_is_refused_and_the_server_keeps_serving(server):
+    _, server = server
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(b"THIS IS NOT HTTP\r\n\r\n")
+        reply = sock.recv(1024)
+    assert reply == b"" or reply.startswith(b"HTTP/1.1 400")
+    assert server.request("GET", "/healthz")[0] == 200
+
+
+def test_logs_are_json_lines(server):
+    _, server = server
+    server.request("GET", "/", headers={"X-Request-ID": "log-check"})
+    time.sleep(0.2)
+    entries = [json.loads(line) for line in server.log_lines()]  # fails on any non-JSON line
+    access = [e for e in entries if e.get("request_id") == "log-check"]
+    assert access, f"no access log line for the request in {entries[-5:]}"
+    assert {"time", "level", "message", "method", "path", "status", "duration_ms"} <= set(access[0])
+
+
+def test_sigterm_lets_in_flight_requests_finish(installed_project, tmp_path):
+    interface, project, venv = installed_project
+    graceful = 10
+    server = start_server(
+        project,
+        venv,
+        tmp_path / "server.log",
+        GUNICORN_GRACEFUL_TIMEOUT=str(graceful),
+        UVICORN_GRACEFUL_TIMEOUT=str(graceful),
+    )
+    results = {}
+
+    def sixteen_slow_requests():
+        results["statuses"], _ = concurrent_get(server.port, "/slow?seconds=2", 16)
+
+    worker = threading.Thread(target=sixteen_slow_requests)
+    worker.start()
+    time.sleep(0.5)  # all 16 are in flight
+    stopped_at = time.perf_counter()
+    exit_code = server.stop(timeout=graceful + 5)
+    exit_seconds = time.perf_counter() - stopped_at
+    worker.join()
+    print(f"\n[{interface}] SIGTERM with 16 in flight: exit {exit_code} after {exit_seconds:.2f} s")
+    assert results["statuses"] == [200] * 16
+    assert exit_code == 0
+    assert exit_seconds < graceful
+
+
+def test_huge_declared_body_is_answered_before_it_is_sent(server):
+    _, server = server
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(
+            b"POST /echo HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 52428800\r\n\r\n"
+        )
+        reply = b""
+        while b"}}" not in reply:  # no body sent: the answer must not wait for 50 MB
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            reply += chunk
+    assert reply.startswith(b"HTTP/1.1 413")
+    assert b'"code":413' in reply.replace(b" ", b"")
