@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+
 from servers import start_server
 
 # How many 1-second requests must overlap: the figures the servers issue promises per interface.

@@ -1,0 +1,201 @@
+"""Build, run, health-check and stop the generated image of each interface with a real daemon.
+
+These tests skip, with the reason, where no daemon can run; `.ci/run` sets REQUIRE_DOCKER=1 so
+there they fail instead of skipping.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+import pytest
+import yaml
+from dockerfile_parse import DockerfileParser
+
+from docker_support import BASE_IMAGE, daemon_problem, docker, inspect
+from servers import SECRET, free_port
+
+pytestmark = pytest.mark.docker
+GRACEFUL_STOP_SECONDS = 10
+MAX_IMAGE_GROWTH_MB = 60
+
+
+@pytest.fixture(scope="session")
+def docker_ready():
+    problem = daemon_problem()
+    if problem and os.environ.get("REQUIRE_DOCKER") == "1":
+        pytest.fail(f"REQUIRE_DOCKER=1 but {problem}")
+    if problem:
+        pytest.skip(problem)
+
+
+def parsed_dockerfile(project):
+    parser = DockerfileParser(path=str(project / "Dockerfile"))
+    return parser.structure
+
+
+def test_dockerfile_passes_hadolint(installed_project):
+    _, project, _ = installed_project
+    hadolint = shutil.which("hadolint") or os.path.join(os.path.dirname(sys.executable), "hadolint")
+    result = subprocess.run(
+        [hadolint, "--failure-threshold", "warning", "Dockerfile"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_dockerfile_structure(installed_project):
+    _, project, _ = installed_project
+    instructions = parsed_dockerfile(project)
+    names = [i["instruction"] for i in instructions]
+    first_from = names.index("FROM")
+    assert "ARG" in names[:first_from]
+    assert any(i["value"].startswith("PYTHON_IMAGE=") for i in instructions[:first_from])
+    assert names.count("FROM") >= 2, "multi-stage: a builder and a runtime stage"
+    final_stage = instructions[max(i for i, n in enumerate(names) if n == "FROM") :]
+    users = [i["value"] for i in final_stage if i["instruction"] == "USER"]
+    assert users and users[-1].split(":")[0].isdigit() and users[-1].split(":")[0] != "0"
+    assert any(i["instruction"] == "HEALTHCHECK" for i in final_stage)
+    assert any(i["instruction"] == "EXPOSE" for i in final_stage)
+    cmd = [i["value"] for i in final_stage if i["instruction"] == "CMD"][-1]
+    assert cmd.startswith("["), "exec-form CMD, so the server gets SIGTERM directly"
+    assert not (project / "Dockerfile").read_text().startswith("# syntax=")
+
+
+def test_compose_matches_the_dockerfile(installed_project):
+    _, project, _ = installed_project
+    service = yaml.safe_load((project / "compose.yaml").read_text())["services"]["web"]
+    dockerfile_healthcheck = next(
+        i["value"] for i in parsed_dockerfile(project) if i["instruction"] == "HEALTHCHECK"
+    )
+    probe = service["healthcheck"]["test"][-1]
+    assert probe in dockerfile_healthcheck
+    assert service["environment"]["APP_ENV"] == "production"
+    assert "SECRET_KEY" in service["environment"]
+    assert service["ports"] == ["127.0.0.1:${PORT:-8000}:8000"]
+
+
+def test_compose_file_is_valid(installed_project):
+    _, project, _ = installed_project
+    compose = shutil.which("docker-compose")
+    if compose is None:
+        pytest.skip("docker-compose is not installed (tests/docker/setup.sh installs it)")
+    result = subprocess.run(
+        [compose, "-f", "compose.yaml", "config", "--quiet"],
+        cwd=project,
+        env={**os.environ, "SECRET_KEY": SECRET},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def http_get(port, path, timeout=10):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as response:
+        return response.status, response.read()
+
+
+def wait_for(predicate, timeout):
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def answers(port):
+    try:
+        return http_get(port, "/healthz", timeout=1)[0] == 200
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def image(docker_ready, installed_project):
+    interface, project, _ = installed_project
+    started = time.perf_counter()
+    docker(
+        "build",
+        "--build-arg",
+        f"PYTHON_IMAGE={BASE_IMAGE}",
+        "--iidfile",
+        ".image-id",
+        ".",
+        cwd=project,
+        timeout=900,
+    )
+    build_seconds = time.perf_counter() - started
+    image_id = (project / ".image-id").read_text().strip()
+    yield interface, image_id, build_seconds
+    docker("rmi", "--force", image_id, check=False)
+
+
+def test_image_builds_runs_and_stops_gracefully(image):
+    interface, image_id, build_seconds = image
+    size_mb = inspect(image_id)["Size"] / 1e6
+    growth_mb = size_mb - inspect(BASE_IMAGE)["Size"] / 1e6
+    port = free_port()
+    run_at = time.perf_counter()
+    container = docker(
+        "run",
+        "--detach",
+        "--publish",
+        f"127.0.0.1:{port}:8000",
+        "--env",
+        f"SECRET_KEY={SECRET}",
+        "--stop-timeout",
+        str(GRACEFUL_STOP_SECONDS),
+        image_id,
+    ).stdout.strip()
+    try:
+        assert wait_for(lambda: answers(port), timeout=30), docker("logs", container).stdout
+        first_200 = time.perf_counter() - run_at
+
+        status, body = http_get(port, "/")
+        assert status == 200 and f'"interface":"{interface}"' in body.decode().replace(" ", "")
+        assert http_get(port, "/slow?seconds=0.2")[0] == 200
+
+        healthy = wait_for(
+            lambda: inspect(container)["State"].get("Health", {}).get("Status") == "healthy",
+            timeout=60,
+        )
+        assert healthy, inspect(container)["State"]
+        to_healthy = time.perf_counter() - run_at
+
+        # The server (PID 1) runs as the numeric non-root user from the Dockerfile.
+        proc_status = docker("exec", container, "cat", "/proc/1/status").stdout
+        uid_line = next(line for line in proc_status.splitlines() if line.startswith("Uid:"))
+        assert uid_line.split()[1:] == ["10001"] * 4
+
+        # `docker stop` with a slow request in flight: the request completes, the exit is clean.
+        result = {}
+        slow = threading.Thread(target=lambda: result.update(r=http_get(port, "/slow?seconds=2")))
+        slow.start()
+        time.sleep(0.5)
+        stop_at = time.perf_counter()
+        docker("stop", container)
+        stop_seconds = time.perf_counter() - stop_at
+        slow.join(timeout=15)
+        assert result.get("r", (None,))[0] == 200
+        state = inspect(container)["State"]
+        assert state["ExitCode"] == 0, docker("logs", container).stdout
+        assert stop_seconds < GRACEFUL_STOP_SECONDS
+    finally:
+        logs = docker("logs", container, check=False).stdout
+        docker("rm", "--force", container, check=False)
+    print(
+        f"\n[{interface}] build {build_seconds:.1f} s, image {size_mb:.0f} MB "
+        f"(+{growth_mb:.0f} MB over the base), first 200 {first_200:.2f} s after run, "
+        f"healthy after {to_healthy:.1f} s, docker stop {stop_seconds:.2f} s"
+    )
+    assert all(line.startswith("{") for line in logs.splitlines() if line.strip())
+    assert growth_mb <= MAX_IMAGE_GROWTH_MB
