@@ -9,6 +9,8 @@ import pytest
 
 TEMPLATE = Path(__file__).resolve().parent.parent
 INTERFACES = ("wsgi", "asgi")
+# With `pytest -n 2 --dist loadgroup`, each interface's venv, server and image stay on one worker.
+INTERFACE_PARAMS = [pytest.param(i, marks=pytest.mark.xdist_group(i), id=i) for i in INTERFACES]
 # Virtual environments survive between runs (pip then only re-links the baked project).
 VENV_CACHE = Path(os.environ.get("TEMPLATE_VENV_CACHE", TEMPLATE / ".cache" / "venvs"))
 
@@ -40,7 +42,7 @@ def ensure_venv(interface: str) -> Path:
     return venv
 
 
-@pytest.fixture(scope="session", params=INTERFACES)
+@pytest.fixture(scope="session", params=INTERFACE_PARAMS)
 def installed_project(request, cookies_session):
     """A baked project per interface, installed with `make install` into a reused venv."""
     interface = request.param

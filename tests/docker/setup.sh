@@ -83,12 +83,13 @@ stop_daemon() {
 
 ensure_engine() {
     step_start engine
-    if [[ -x $DOCKER ]] && command -v dockerd >/dev/null; then
+    # docker-compose (v1, from Debian) validates the generated compose.yaml.
+    if [[ -x $DOCKER ]] && command -v dockerd >/dev/null && command -v docker-compose >/dev/null; then
         log "engine present: $("$DOCKER" --version)"
     else
-        log "installing docker.io from Debian (no registry needed)"
+        log "installing docker.io and docker-compose from Debian (no registry needed)"
         apt-get update -qq
-        apt-get install -y -qq --no-install-recommends docker.io >/dev/null
+        apt-get install -y -qq --no-install-recommends docker.io docker-compose >/dev/null
         log "installed: $("$DOCKER" --version)"
     fi
     step_end

@@ -13,7 +13,8 @@ from .logs import logging_config
 from .settings import SettingsError, env_int, env_str, load_settings
 
 
-def main() -> None:
+def main(app: str = "{{ cookiecutter.project_slug }}.asgi:app") -> None:
+    """Serve `app` (an import string, so each worker process imports it afresh)."""
     environ = os.environ
     try:
         # Check the app's settings once here, so a bad value stops us before workers start.
@@ -28,7 +29,7 @@ def main() -> None:
         sys.exit(f"ERROR: {error}")
 
     uvicorn.run(
-        "{{ cookiecutter.project_slug }}.asgi:app",
+        app,
         host=host,
         port=port,
         # Processes: one per core; each runs Flask on its own thread pool (ASGI_THREADS).
