@@ -9,10 +9,20 @@ import pytest
 
 TEMPLATE = Path(__file__).resolve().parent.parent
 INTERFACES = ("wsgi", "asgi")
-# With `pytest -n 2 --dist loadgroup`, each interface's venv, server and image stay on one worker.
-INTERFACE_PARAMS = [pytest.param(i, marks=pytest.mark.xdist_group(i), id=i) for i in INTERFACES]
 # Virtual environments survive between runs (pip then only re-links the baked project).
 VENV_CACHE = Path(os.environ.get("TEMPLATE_VENV_CACHE", TEMPLATE / ".cache" / "venvs"))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Under `pytest -n 2 --dist loadgroup`, keep each interface's venv, server and image on one
+    worker: two workers installing into one venv at once would break each other."""
+    for item in items:
+        interface = getattr(item, "callspec", None) and item.callspec.params.get(
+            "installed_project"
+        )
+        if interface:
+            item.add_marker(pytest.mark.xdist_group(interface))
 
 
 def run(command, cwd=None, env=None, timeout=600, check=True):
@@ -42,7 +52,7 @@ def ensure_venv(interface: str) -> Path:
     return venv
 
 
-@pytest.fixture(scope="session", params=INTERFACE_PARAMS)
+@pytest.fixture(scope="session", params=INTERFACES)
 def installed_project(request, cookies_session):
     """A baked project per interface, installed with `make install` into a reused venv."""
     interface = request.param

@@ -76,7 +76,6 @@ def start_server(project: Path, venv: Path, log_path: Path, **env_overrides) -> 
         "SECRET_KEY": SECRET,
         "HOST": "127.0.0.1",
         "PORT": str(port),
-        "WEB_CONCURRENCY": "2",
         **env_overrides,
     }
     log = log_path.open("w")

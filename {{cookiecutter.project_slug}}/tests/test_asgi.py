@@ -92,6 +92,6 @@ def test_asgi_module_exposes_the_app(monkeypatch):
 
 def test_thread_pool_size_comes_from_the_environment():
     assert thread_pool_size({"ASGI_THREADS": "64"}) == 64
-    assert thread_pool_size({}) == 512
+    assert thread_pool_size({}) == 1024
     with pytest.raises(SettingsError, match="ASGI_THREADS"):
         thread_pool_size({"ASGI_THREADS": "lots"})

@@ -34,7 +34,7 @@ DISCARD_LIMIT = 8 * 1024 * 1024
 
 def thread_pool_size(environ: Mapping[str, str]) -> int:
     """ASGI_THREADS: how many requests one process serves at once (each holds a pool thread)."""
-    return env_int(environ, "ASGI_THREADS", 512, minimum=1)
+    return env_int(environ, "ASGI_THREADS", 1024, minimum=1)
 
 
 class BodyTooLarge(Exception):
@@ -55,7 +55,7 @@ class PooledInstance(WsgiToAsgiInstance):
 class ThreadPoolWsgiToAsgi(WsgiToAsgi):
     def __init__(self, flask_app: Flask, max_threads: int):
         super().__init__(flask_app)
-        self.max_body = flask_app.config["MAX_CONTENT_LENGTH"]
+        self.max_body = flask_app.config["MAX_CONTENT_LENGTH"]  # None: no limit, as in Flask
         self.executor = ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="flask")
         self.run_on_pool = sync_to_async(
             translate_one_request, thread_sensitive=False, executor=self.executor
@@ -66,12 +66,13 @@ class ThreadPoolWsgiToAsgi(WsgiToAsgi):
             # No lifespan or WebSocket support: the server is started with lifespan="off".
             raise ValueError(f"unsupported ASGI scope type {scope['type']!r}")
         declared = declared_length(scope)
-        if declared is not None and declared > self.max_body:
+        if self.max_body is not None and declared is not None and declared > self.max_body:
             await reject_too_large(scope, receive, send)
             return
         try:
             instance = PooledInstance(self.wsgi_application, self.run_on_pool)
-            await instance(scope, self.limit_body(receive), send)
+            limited = receive if self.max_body is None else self.limit_body(receive)
+            await instance(scope, limited, send)
         except BodyTooLarge:
             # Raised while reading the body, before the app could start a response.
             await reject_too_large(scope, receive, send)

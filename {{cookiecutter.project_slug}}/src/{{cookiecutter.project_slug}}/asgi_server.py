@@ -32,7 +32,8 @@ def main(app: str = "{{ cookiecutter.project_slug }}.asgi:app") -> None:
         app,
         host=host,
         port=port,
-        # Processes: one per core; each runs Flask on its own thread pool (ASGI_THREADS).
+        # Processes: one per core; each runs Flask on its own pool of ASGI_THREADS threads, which
+        # mostly wait, so one process holds many slow requests at once.
         workers=workers,
         # Seconds to keep an idle keep-alive connection open for the client's next request.
         timeout_keep_alive=keepalive,

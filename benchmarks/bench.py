@@ -1,0 +1,573 @@
+"""Benchmark the generated WSGI and ASGI services against two references, with wrk.
+
+Bakes both interfaces, serves each with its production server configuration, drives keep-alive
+load on 127.0.0.1 at several concurrency levels, and writes results/results.{json,md,png}.
+Run it through `benchmarks/run`, which installs wrk and the driver's own dependencies.
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+VENVS = ROOT / ".cache" / "venvs"
+BENCH_BIN = Path(sys.executable).parent
+SECRET = "benchmark-only-" + "x" * 40
+PORT = 18731
+
+# The generated app, unchanged, plus a CPU-bound view (about 5 ms of pure Python).
+BENCH_APP = """
+import os
+
+from {slug} import create_app
+
+app = create_app()
+
+
+@app.get("/cpu")
+def cpu():
+    return {{"total": sum(i * i for i in range(60_000))}}
+{extra}
+"""
+ASGI_EXTRA = """
+from asgiref.wsgi import WsgiToAsgi
+from {slug}.asgi_adapter import ThreadPoolWsgiToAsgi, thread_pool_size
+
+asgi = ThreadPoolWsgiToAsgi(app, thread_pool_size(os.environ))
+naive = WsgiToAsgi(app)  # the setup most guides show, for reference
+"""
+# The same `/` with no middleware, for the cost of our logging, request ids and error handling.
+BARE_APP = """
+import os
+
+from flask import Flask
+
+app = Flask(__name__)
+
+
+@app.get("/")
+def hello():
+    return {{"message": "Hello", "interface": "bare"}}
+{extra}
+"""
+BARE_ASGI_EXTRA = """
+from {slug}.asgi_adapter import ThreadPoolWsgiToAsgi, thread_pool_size
+
+asgi = ThreadPoolWsgiToAsgi(app, thread_pool_size(os.environ))
+"""
+# A natively async reference: Quart, the Flask-compatible ASGI framework, on uvicorn.
+QUART_APP = """
+import asyncio
+
+from quart import Quart, request
+
+app = Quart(__name__)
+
+
+@app.get("/")
+async def hello():
+    return {"message": "Hello", "interface": "quart"}
+
+
+@app.get("/healthz")
+async def healthz():
+    return {"status": "ok"}
+
+
+@app.get("/slow")
+async def slow():
+    seconds = float(request.args.get("seconds", "1"))
+    await asyncio.sleep(seconds)
+    return {"slept": seconds}
+
+
+@app.get("/cpu")
+async def cpu():
+    return {"total": sum(i * i for i in range(60_000))}
+"""
+
+
+@dataclass
+class Scenario:
+    name: str
+    path: str
+    connections: int
+    sleep: float | None = None  # seconds each request waits, for % of ideal
+
+    @property
+    def ideal_rps(self) -> float | None:
+        return self.connections / self.sleep if self.sleep else None
+
+
+@dataclass
+class Setup:
+    name: str
+    label: str
+    command: list[str]
+    cwd: Path
+    env: dict = field(default_factory=dict)
+    scenarios: list[Scenario] = field(default_factory=list)
+
+
+def scenarios(quick: bool) -> list[Scenario]:
+    levels = (64, 256) if quick else (64, 256, 1024)
+    found = [Scenario("hello", "/", 64)]
+    for sleep in (0.1, 1.0):
+        found += [
+            Scenario(f"slow {sleep:g} s", f"/slow?seconds={sleep:g}", n, sleep) for n in levels
+        ]
+    found.append(Scenario("cpu", "/cpu", 64))
+    return found
+
+
+def run(command, **kwargs):
+    return subprocess.run(command, check=True, capture_output=True, text=True, **kwargs)
+
+
+def bake_and_install(interface: str, workdir: Path) -> tuple[Path, Path]:
+    run(
+        [
+            BENCH_BIN / "cookiecutter",
+            str(ROOT),
+            "--no-input",
+            "--output-dir",
+            str(workdir),
+            f"interface={interface}",
+            f"project_name=Bench {interface}",
+        ]
+    )
+    project = workdir / f"bench_{interface}"
+    venv = VENVS / interface
+    if not (venv / "bin" / "python").exists():
+        run([sys.executable, "-m", "venv", str(venv)])
+    run([venv / "bin" / "pip", "install", "-q", "-e", str(project)])
+    slug = project.name
+    extra = ASGI_EXTRA if interface == "asgi" else ""
+    (project / "bench_app.py").write_text(
+        BENCH_APP.format(slug=slug, extra=extra.format(slug=slug))
+    )
+    extra = BARE_ASGI_EXTRA if interface == "asgi" else ""
+    (project / "bare_app.py").write_text(BARE_APP.format(slug=slug, extra=extra.format(slug=slug)))
+    return project, venv
+
+
+def server_env(**extra) -> dict:
+    return {
+        **os.environ,
+        "APP_ENV": "production",
+        "SECRET_KEY": SECRET,
+        "HOST": "127.0.0.1",
+        "PORT": str(PORT),
+        **extra,
+    }
+
+
+def setups(workdir: Path, quick: bool) -> list[Setup]:
+    wsgi_project, wsgi_venv = bake_and_install("wsgi", workdir)
+    asgi_project, asgi_venv = bake_and_install("asgi", workdir)
+    (workdir / "quart_app.py").write_text(QUART_APP)
+    every = scenarios(quick)
+    hello_only = [s for s in every if s.name == "hello"]
+
+    def asgi_main(app):
+        return [
+            str(asgi_venv / "bin" / "python"),
+            "-c",
+            f"from bench_asgi.asgi_server import main; main({app!r})",
+        ]
+
+    uvicorn_reference = [
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(PORT),
+        "--workers",
+        "2",
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+    return [
+        Setup(
+            "wsgi",
+            "WSGI: generated (gunicorn gthread)",
+            [str(wsgi_venv / "bin" / "gunicorn"), "-c", "gunicorn.conf.py", "bench_app:app"],
+            wsgi_project,
+            server_env(),
+            every,
+        ),
+        Setup(
+            "wsgi-bare",
+            "WSGI: bare Flask, same gunicorn config",
+            [str(wsgi_venv / "bin" / "gunicorn"), "-c", "gunicorn.conf.py", "bare_app:app"],
+            wsgi_project,
+            server_env(),
+            hello_only,
+        ),
+        Setup(
+            "asgi",
+            "ASGI: generated (uvicorn + pooled asgiref adapter)",
+            asgi_main("bench_app:asgi"),
+            asgi_project,
+            server_env(),
+            every,
+        ),
+        Setup(
+            "asgi-bare",
+            "ASGI: bare Flask, same adapter and uvicorn config",
+            asgi_main("bare_app:asgi"),
+            asgi_project,
+            server_env(),
+            hello_only,
+        ),
+        Setup(
+            "naive",
+            "Reference: uvicorn + bare asgiref WsgiToAsgi, 2 workers",
+            [str(asgi_venv / "bin" / "uvicorn"), "bench_app:naive", *uvicorn_reference],
+            asgi_project,
+            server_env(),
+            every,
+        ),
+        Setup(
+            "quart",
+            "Reference: Quart on uvicorn, 2 workers",
+            [str(BENCH_BIN / "uvicorn"), "quart_app:app", *uvicorn_reference],
+            workdir,
+            server_env(),
+            every,
+        ),
+    ]
+
+
+def process_tree(root_pid: int) -> list[int]:
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            parents[int(stat.parent.name)] = int(fields[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    tree, frontier = [root_pid], [root_pid]
+    while frontier:
+        children = [pid for pid, ppid in parents.items() if ppid in frontier]
+        tree += children
+        frontier = children
+    return tree
+
+
+def pss_mb(root_pid: int) -> float:
+    """Proportional set size of the whole tree: forked workers' shared pages count once."""
+    total_kb = 0
+    for pid in process_tree(root_pid):
+        try:
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        except OSError:
+            continue
+        total_kb += int(re.search(r"^Pss:\s+(\d+)", rollup, re.M).group(1))
+    return round(total_kb / 1024, 1)
+
+
+def first_200(timeout=30) -> float:
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/healthz", timeout=1) as response:
+                if response.status == 200:
+                    return time.perf_counter() - started
+        except OSError:
+            time.sleep(0.02)
+    raise RuntimeError("server did not answer")
+
+
+def parse_wrk(output: str) -> dict:
+    def number(pattern, default=0.0):
+        match = re.search(pattern, output)
+        return float(match.group(1)) if match else default
+
+    def latency_ms(label):
+        match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\b", output, re.M)
+        if not match:
+            return None
+        value, unit = float(match.group(1)), match.group(2)
+        return round(value * {"us": 0.001, "ms": 1, "s": 1000}[unit], 1)
+
+    socket_errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
+    return {
+        "rps": number(r"Requests/sec:\s+([\d.]+)"),
+        "requests": int(number(r"(\d+) requests in")),
+        "non_2xx": int(number(r"Non-2xx or 3xx responses: (\d+)")),
+        "socket_errors": sum(map(int, socket_errors.groups())) if socket_errors else 0,
+        "p50_ms": latency_ms("50"),
+        "p99_ms": latency_ms("99"),
+    }
+
+
+def load(scenario: Scenario, duration: int, server_pid: int) -> dict:
+    wrk = subprocess.Popen(
+        [
+            "wrk",
+            "-t2",
+            f"-c{scenario.connections}",
+            f"-d{duration}s",
+            "--timeout",
+            "10s",
+            "--latency",
+            f"http://127.0.0.1:{PORT}{scenario.path}",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    time.sleep(duration / 2)
+    memory = pss_mb(server_pid)
+    output, _ = wrk.communicate(timeout=duration + 60)
+    result = parse_wrk(output)
+    result["pss_mb"] = memory
+    if scenario.ideal_rps:
+        result["pct_ideal"] = round(100 * result["rps"] / scenario.ideal_rps, 1)
+    return result
+
+
+def measure(setup: Setup, duration: int) -> dict:
+    print(f"== {setup.label}", flush=True)
+    started = time.perf_counter()
+    server = subprocess.Popen(
+        setup.command,
+        cwd=setup.cwd,
+        env=setup.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        cold_start = first_200()
+        time.sleep(1)
+        outcome = {
+            "label": setup.label,
+            "cold_start_s": round(cold_start, 2),
+            "idle_pss_mb": pss_mb(server.pid),
+            "runs": [],
+        }
+        for scenario in setup.scenarios:
+            result = {
+                "scenario": scenario.name,
+                "connections": scenario.connections,
+                **load(scenario, duration, server.pid),
+            }
+            outcome["runs"].append(result)
+            print(f"   {scenario.name:>10} c={scenario.connections:<5} {result}", flush=True)
+            time.sleep(1)
+        return outcome
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(40)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        print(f"   stopped after {time.perf_counter() - started:.0f} s in all", flush=True)
+
+
+def find(results, setup, scenario, connections):
+    for run_ in results.get(setup, {}).get("runs", []):
+        if run_["scenario"] == scenario and run_["connections"] == connections:
+            return run_
+    return None
+
+
+# (setup, scenario, connections, minimum % of ideal): the targets the servers issue set.
+TARGETS = [
+    ("wsgi", 64, 90),
+    ("wsgi", 256, 80),
+    ("asgi", 256, 90),
+    ("asgi", 1024, 70),
+]
+
+
+def verdicts(results) -> list[str]:
+    lines = []
+    for setup, connections, minimum in TARGETS:
+        for scenario in ("slow 0.1 s", "slow 1 s"):
+            run_ = find(results, setup, scenario, connections)
+            if run_ is None:
+                continue
+            ok = run_["pct_ideal"] >= minimum and run_["non_2xx"] == 0 and not run_["socket_errors"]
+            lines.append(
+                f"- {'met' if ok else 'MISSED'}: {setup} {scenario} at {connections} connections "
+                f">= {minimum}% of ideal: {run_['pct_ideal']}%, p99 {run_['p99_ms']} ms, "
+                f"{run_['non_2xx']} non-2xx, {run_['socket_errors']} socket errors"
+            )
+    for interface in ("wsgi", "asgi"):
+        ours, bare = (
+            find(results, interface, "hello", 64),
+            find(results, f"{interface}-bare", "hello", 64),
+        )
+        if ours and bare:
+            ratio = ours["rps"] / bare["rps"]
+            lines.append(
+                f"- {'met' if ratio >= 0.8 else 'MISSED'}: {interface} `/` at 0.8x bare Flask or "
+                f"better: {ours['rps']:.0f} vs {bare['rps']:.0f} rps = {ratio:.2f}x"
+            )
+    for setup in ("wsgi", "asgi"):
+        cold = results[setup]["cold_start_s"]
+        verdict = "met" if cold < 2 else "MISSED"
+        lines.append(f"- {verdict}: {setup} cold start to first 200 under 2 s: {cold} s")
+    return lines
+
+
+def markdown(results, machine) -> str:
+    columns = "setup scenario connections rps %_of_ideal p50_ms p99_ms non-2xx socket_errors PSS_MB"
+    rows = [
+        "| " + " | ".join(c.replace("_", " ") for c in columns.split()) + " |",
+        "|---" * len(columns.split()) + "|",
+    ]
+    for name, outcome in results.items():
+        for r in outcome["runs"]:
+            rows.append(
+                f"| {name} | {r['scenario']} | {r['connections']} | {r['rps']:.0f} | "
+                f"{r.get('pct_ideal', '')} | {r['p50_ms']} | {r['p99_ms']} | {r['non_2xx']} | "
+                f"{r['socket_errors']} | {r['pss_mb']} |"
+            )
+    setups_ = "\n".join(
+        f"- `{name}`: {o['label']}; cold start {o['cold_start_s']} s, "
+        f"idle PSS {o['idle_pss_mb']} MB"
+        for name, o in results.items()
+    )
+    versions = ", ".join(f"{k} {v}" for k, v in machine["versions"].items())
+    return "\n".join(
+        [
+            "# Benchmark results",
+            "",
+            f"Machine: {machine['cpu']}, {machine['cores']} cores, Python {machine['python']}, "
+            f"Linux {machine['kernel']}.",
+            f"Versions: {versions}.",
+            f"Load: `wrk -t2 -cN -d{machine['duration_s']}s --timeout 10s` over keep-alive "
+            "connections on 127.0.0.1; ideal = connections / sleep seconds; PSS of the whole "
+            "server process tree sampled mid-run.",
+            "",
+            setups_,
+            "",
+            "## Targets",
+            "",
+            *verdicts(results),
+            "",
+            "## All runs",
+            "",
+            *rows,
+            "",
+        ]
+    )
+
+
+def chart(results, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [n for n in ("wsgi", "asgi", "naive", "quart") if n in results]
+    figure, axes = plt.subplots(1, 3, figsize=(15, 4.5))
+    for axis, scenario in zip(axes[:2], ("slow 0.1 s", "slow 1 s"), strict=True):
+        levels = sorted(
+            {
+                r["connections"]
+                for n in names
+                for r in results[n]["runs"]
+                if r["scenario"] == scenario
+            }
+        )
+        width = 0.8 / len(names)
+        for index, name in enumerate(names):
+            values = [(find(results, name, scenario, c) or {}).get("pct_ideal", 0) for c in levels]
+            axis.bar([x + index * width for x in range(len(levels))], values, width, label=name)
+        axis.set_xticks([x + 0.4 - width / 2 for x in range(len(levels))], [str(c) for c in levels])
+        axis.set_xlabel("concurrent connections")
+        axis.set_ylabel("% of ideal throughput")
+        axis.set_ylim(0, 105)
+        axis.set_title(f"/slow, {scenario} per request")
+        axis.legend(fontsize=8)
+    hello = [n for n in results if find(results, n, "hello", 64)]
+    axes[2].bar(hello, [find(results, n, "hello", 64)["rps"] for n in hello])
+    axes[2].set_title("/ at 64 connections")
+    axes[2].set_ylabel("requests per second")
+    axes[2].tick_params(axis="x", rotation=30)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+
+
+def machine_info(duration, venvs) -> dict:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    versions = {}
+    for venv in venvs:
+        freeze = run([venv / "bin" / "pip", "freeze"]).stdout
+        for line in freeze.splitlines():
+            name, _, version = line.partition("==")
+            if name.lower() in {
+                "flask",
+                "werkzeug",
+                "gunicorn",
+                "uvicorn",
+                "asgiref",
+                "uvloop",
+                "httptools",
+            }:
+                versions[name] = version
+    versions["Quart"] = metadata.version("quart")
+    wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)
+    versions["wrk"] = wrk.stdout.split()[1]
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+        "versions": versions,
+        "duration_s": duration,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="5 s runs, up to 256 connections")
+    parser.add_argument("--only", nargs="*", help="run only these setups (wsgi, asgi, naive, ...)")
+    options = parser.parse_args()
+    duration = 5 if options.quick else 10
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as workdir:
+        chosen = [
+            s
+            for s in setups(Path(workdir), options.quick)
+            if not options.only or s.name in options.only
+        ]
+        results = {setup.name: measure(setup, duration) for setup in chosen}
+        machine = machine_info(duration, [VENVS / "wsgi", VENVS / "asgi"])
+    (RESULTS / "results.json").write_text(
+        json.dumps({"machine": machine, "results": results}, indent=2)
+    )
+    (RESULTS / "results.md").write_text(markdown(results, machine))
+    chart(results, RESULTS / "results.png")
+    print("\n".join(verdicts(results)))
+    print(f"wrote {RESULTS}/results.{{json,md,png}}")
+
+
+if __name__ == "__main__":
+    main()
