@@ -6,6 +6,7 @@ Run it through `benchmarks/run`, which installs wrk and the driver's own depende
 """
 
 import argparse
+import asyncio
 import json
 import os
 import platform
@@ -17,7 +18,6 @@ import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,74 +29,50 @@ PORT = 18731
 
 # The generated app, unchanged, plus a CPU-bound view (about 5 ms of pure Python).
 BENCH_APP = """
-import os
-
 from {slug} import create_app
 
 app = create_app()
 
 
 @app.get("/cpu")
-def cpu():
+{async_}def cpu():
     return {{"total": sum(i * i for i in range(60_000))}}
-{extra}
 """
-ASGI_EXTRA = """
+# Flask under ASGI: the generated adapter, and the bare WsgiToAsgi most guides show.
+ADAPTER_EXTRA = """
+import os
+
 from asgiref.wsgi import WsgiToAsgi
+
 from {slug}.asgi_adapter import ThreadPoolWsgiToAsgi, thread_pool_size
 
 asgi = ThreadPoolWsgiToAsgi(app, thread_pool_size(os.environ))
-naive = WsgiToAsgi(app)  # the setup most guides show, for reference
+naive = WsgiToAsgi(app)
 """
 # The same `/` with no middleware, for the cost of our logging, request ids and error handling.
 BARE_APP = """
-import os
+from {framework} import {app_class}
 
-from flask import Flask
-
-app = Flask(__name__)
+app = {app_class}(__name__)
 
 
 @app.get("/")
-def hello():
+{async_}def hello():
     return {{"message": "Hello", "interface": "bare"}}
-{extra}
 """
-BARE_ASGI_EXTRA = """
+BARE_ADAPTER_EXTRA = """
+import os
+
 from {slug}.asgi_adapter import ThreadPoolWsgiToAsgi, thread_pool_size
 
 asgi = ThreadPoolWsgiToAsgi(app, thread_pool_size(os.environ))
 """
-# A natively async reference: Quart, the Flask-compatible ASGI framework, on uvicorn.
-QUART_APP = """
-import asyncio
-
-from quart import Quart, request
-
-app = Quart(__name__)
-
-
-@app.get("/")
-async def hello():
-    return {"message": "Hello", "interface": "quart"}
-
-
-@app.get("/healthz")
-async def healthz():
-    return {"status": "ok"}
-
-
-@app.get("/slow")
-async def slow():
-    seconds = float(request.args.get("seconds", "1"))
-    await asyncio.sleep(seconds)
-    return {"slept": seconds}
-
-
-@app.get("/cpu")
-async def cpu():
-    return {"total": sum(i * i for i in range(60_000))}
-"""
+# Generated modes: the answers that produce them.
+MODES = {
+    "wsgi": ["interface=wsgi"],
+    "asgi": ["interface=asgi", "asgi_framework=flask"],
+    "quart": ["interface=asgi", "asgi_framework=quart"],
+}
 
 
 @dataclass
@@ -117,7 +93,6 @@ class Setup:
     label: str
     command: list[str]
     cwd: Path
-    env: dict = field(default_factory=dict)
     scenarios: list[Scenario] = field(default_factory=list)
 
 
@@ -136,7 +111,8 @@ def run(command, **kwargs):
     return subprocess.run(command, check=True, capture_output=True, text=True, **kwargs)
 
 
-def bake_and_install(interface: str, workdir: Path) -> tuple[Path, Path]:
+def bake_and_install(mode: str, workdir: Path) -> tuple[Path, Path]:
+    """Bake one mode, install it into the venv the template's tests also use, add bench apps."""
     run(
         [
             BENCH_BIN / "cookiecutter",
@@ -144,111 +120,97 @@ def bake_and_install(interface: str, workdir: Path) -> tuple[Path, Path]:
             "--no-input",
             "--output-dir",
             str(workdir),
-            f"interface={interface}",
-            f"project_name=Bench {interface}",
+            *MODES[mode],
+            f"project_name=Bench {mode}",
         ]
     )
-    project = workdir / f"bench_{interface}"
-    venv = VENVS / interface
+    project = workdir / f"bench_{mode}"
+    venv = VENVS / mode
     if not (venv / "bin" / "python").exists():
         run([sys.executable, "-m", "venv", str(venv)])
     run([venv / "bin" / "pip", "install", "-q", "-e", str(project)])
-    slug = project.name
-    extra = ASGI_EXTRA if interface == "asgi" else ""
-    (project / "bench_app.py").write_text(
-        BENCH_APP.format(slug=slug, extra=extra.format(slug=slug))
+    slug, quart = project.name, mode == "quart"
+    async_ = "async " if quart else ""
+    bench_app = BENCH_APP.format(slug=slug, async_=async_)
+    bare_app = BARE_APP.format(
+        framework="quart" if quart else "flask",
+        app_class="Quart" if quart else "Flask",
+        async_=async_,
     )
-    extra = BARE_ASGI_EXTRA if interface == "asgi" else ""
-    (project / "bare_app.py").write_text(BARE_APP.format(slug=slug, extra=extra.format(slug=slug)))
+    if mode == "asgi":
+        bench_app += ADAPTER_EXTRA.format(slug=slug)
+        bare_app += BARE_ADAPTER_EXTRA.format(slug=slug)
+    (project / "bench_app.py").write_text(bench_app)
+    (project / "bare_app.py").write_text(bare_app)
     return project, venv
 
 
-def server_env(**extra) -> dict:
+def server_env() -> dict:
     return {
         **os.environ,
         "APP_ENV": "production",
         "SECRET_KEY": SECRET,
         "HOST": "127.0.0.1",
         "PORT": str(PORT),
-        **extra,
     }
 
 
 def setups(workdir: Path, quick: bool) -> list[Setup]:
-    wsgi_project, wsgi_venv = bake_and_install("wsgi", workdir)
-    asgi_project, asgi_venv = bake_and_install("asgi", workdir)
-    (workdir / "quart_app.py").write_text(QUART_APP)
     every = scenarios(quick)
     hello_only = [s for s in every if s.name == "hello"]
+    found = []
+    for mode in MODES:
+        project, venv = bake_and_install(mode, workdir)
+        if mode == "wsgi":
 
-    def asgi_main(app):
-        return [
-            str(asgi_venv / "bin" / "python"),
-            "-c",
-            f"from bench_asgi.asgi_server import main; main({app!r})",
+            def serve(app, venv=venv):
+                return [str(venv / "bin" / "gunicorn"), "-c", "gunicorn.conf.py", app]
+        else:
+
+            def serve(app, venv=venv, slug=project.name):
+                return [
+                    str(venv / "bin" / "python"),
+                    "-c",
+                    f"from {slug}.asgi_server import main; main({app!r})",
+                ]
+
+        served = "bench_app:asgi" if mode == "asgi" else "bench_app:app"
+        bare = "bare_app:asgi" if mode == "asgi" else "bare_app:app"
+        found += [
+            Setup(
+                mode, f"{mode}: generated, production server config", serve(served), project, every
+            ),
+            Setup(
+                f"{mode}-bare",
+                f"{mode}: bare app, no middleware, same server config",
+                serve(bare),
+                project,
+                hello_only,
+            ),
         ]
-
-    uvicorn_reference = [
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(PORT),
-        "--workers",
-        "2",
-        "--log-level",
-        "warning",
-        "--no-access-log",
-    ]
-    return [
-        Setup(
-            "wsgi",
-            "WSGI: generated (gunicorn gthread)",
-            [str(wsgi_venv / "bin" / "gunicorn"), "-c", "gunicorn.conf.py", "bench_app:app"],
-            wsgi_project,
-            server_env(),
-            every,
-        ),
-        Setup(
-            "wsgi-bare",
-            "WSGI: bare Flask, same gunicorn config",
-            [str(wsgi_venv / "bin" / "gunicorn"), "-c", "gunicorn.conf.py", "bare_app:app"],
-            wsgi_project,
-            server_env(),
-            hello_only,
-        ),
-        Setup(
-            "asgi",
-            "ASGI: generated (uvicorn + pooled asgiref adapter)",
-            asgi_main("bench_app:asgi"),
-            asgi_project,
-            server_env(),
-            every,
-        ),
-        Setup(
-            "asgi-bare",
-            "ASGI: bare Flask, same adapter and uvicorn config",
-            asgi_main("bare_app:asgi"),
-            asgi_project,
-            server_env(),
-            hello_only,
-        ),
-        Setup(
-            "naive",
-            "Reference: uvicorn + bare asgiref WsgiToAsgi, 2 workers",
-            [str(asgi_venv / "bin" / "uvicorn"), "bench_app:naive", *uvicorn_reference],
-            asgi_project,
-            server_env(),
-            every,
-        ),
-        Setup(
-            "quart",
-            "Reference: Quart on uvicorn, 2 workers",
-            [str(BENCH_BIN / "uvicorn"), "quart_app:app", *uvicorn_reference],
-            workdir,
-            server_env(),
-            every,
-        ),
-    ]
+        if mode == "asgi":
+            naive = [
+                str(venv / "bin" / "uvicorn"),
+                "bench_app:naive",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(PORT),
+                "--workers",
+                "2",
+                "--log-level",
+                "warning",
+            ]
+            found.append(
+                Setup(
+                    "naive",
+                    "reference: uvicorn + bare asgiref WsgiToAsgi, 2 workers",
+                    naive,
+                    project,
+                    every,
+                )
+            )
+    return found
 
 
 def process_tree(root_pid: int) -> list[int]:
@@ -283,7 +245,7 @@ def first_200(timeout=30) -> float:
     started = time.perf_counter()
     while time.perf_counter() - started < timeout:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/healthz", timeout=1) as response:
+            with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/", timeout=1) as response:
                 if response.status == 200:
                     return time.perf_counter() - started
         except OSError:
@@ -317,6 +279,10 @@ def parse_wrk(output: str) -> dict:
 
 
 def load(scenario: Scenario, duration: int, server_pid: int) -> dict:
+    # A 1 s request completes at most duration - 1 times per connection in the window; 20 periods
+    # keep that edge effect at 5%.
+    if scenario.sleep:
+        duration = max(duration, round(20 * scenario.sleep))
     wrk = subprocess.Popen(
         [
             "wrk",
@@ -348,7 +314,7 @@ def measure(setup: Setup, duration: int) -> dict:
     server = subprocess.Popen(
         setup.command,
         cwd=setup.cwd,
-        env=setup.env,
+        env=server_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
     )
@@ -381,6 +347,67 @@ def measure(setup: Setup, duration: int) -> dict:
         print(f"   stopped after {time.perf_counter() - started:.0f} s in all", flush=True)
 
 
+async def open_websockets(count: int, into: list) -> int:
+    """Open websockets up to `count` in all, then check each echoes; return how many did."""
+    import websockets
+
+    while len(into) < count:
+        into.append(
+            await websockets.connect(
+                f"ws://127.0.0.1:{PORT}/ws/echo", open_timeout=10, ping_interval=None
+            )
+        )
+
+    async def echoes(ws) -> bool:
+        await ws.send("ping")
+        return await ws.recv() == "ping"
+
+    return sum(await asyncio.gather(*(echoes(ws) for ws in into)))
+
+
+def websocket_capacity(setup: Setup, steps=(1000, 4000, 8000)) -> list[dict]:
+    """Hold many idle WebSocket connections open on one server; memory per connection."""
+    print(f"== WebSockets held by {setup.label}", flush=True)
+    server = subprocess.Popen(
+        setup.command,
+        cwd=setup.cwd,
+        env=server_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    loop = asyncio.new_event_loop()
+    held, found = [], []
+    try:
+        first_200()
+        time.sleep(1)
+        idle = pss_mb(server.pid)
+        for step in steps:
+            try:
+                alive = loop.run_until_complete(open_websockets(step, held))
+            except OSError as error:
+                found.append({"connections": step, "error": repr(error)})
+                break
+            memory = pss_mb(server.pid)
+            per_kb = round((memory - idle) * 1024 / step, 1)
+            found.append(
+                {
+                    "connections": step,
+                    "echoing": alive,
+                    "pss_mb": memory,
+                    "idle_pss_mb": idle,
+                    "kb_per_connection": per_kb,
+                }
+            )
+            print(f"   {found[-1]}", flush=True)
+        return found
+    finally:
+        for ws in held:
+            loop.run_until_complete(ws.close())
+        loop.close()
+        server.send_signal(signal.SIGTERM)
+        server.wait(40)
+
+
 def find(results, setup, scenario, connections):
     for run_ in results.get(setup, {}).get("runs", []):
         if run_["scenario"] == scenario and run_["connections"] == connections:
@@ -394,6 +421,8 @@ TARGETS = [
     ("wsgi", 256, 80),
     ("asgi", 256, 90),
     ("asgi", 1024, 70),
+    ("quart", 256, 90),
+    ("quart", 1024, 85),
 ]
 
 
@@ -410,7 +439,7 @@ def verdicts(results) -> list[str]:
                 f">= {minimum}% of ideal: {run_['pct_ideal']}%, p99 {run_['p99_ms']} ms, "
                 f"{run_['non_2xx']} non-2xx, {run_['socket_errors']} socket errors"
             )
-    for interface in ("wsgi", "asgi"):
+    for interface in MODES:
         ours, bare = (
             find(results, interface, "hello", 64),
             find(results, f"{interface}-bare", "hello", 64),
@@ -421,14 +450,14 @@ def verdicts(results) -> list[str]:
                 f"- {'met' if ratio >= 0.8 else 'MISSED'}: {interface} `/` at 0.8x bare Flask or "
                 f"better: {ours['rps']:.0f} vs {bare['rps']:.0f} rps = {ratio:.2f}x"
             )
-    for setup in ("wsgi", "asgi"):
+    for setup in (name for name in MODES if name in results):
         cold = results[setup]["cold_start_s"]
         verdict = "met" if cold < 2 else "MISSED"
         lines.append(f"- {verdict}: {setup} cold start to first 200 under 2 s: {cold} s")
     return lines
 
 
-def markdown(results, machine) -> str:
+def markdown(results, machine, sockets) -> str:
     columns = "setup scenario connections rps %_of_ideal p50_ms p99_ms non-2xx socket_errors PSS_MB"
     rows = [
         "| " + " | ".join(c.replace("_", " ") for c in columns.split()) + " |",
@@ -467,6 +496,10 @@ def markdown(results, machine) -> str:
             "## All runs",
             "",
             *rows,
+            "",
+            "## WebSocket connections held by one quart server (2 uvicorn workers)",
+            "",
+            *(f"- {entry}" for entry in sockets),
             "",
         ]
     )
@@ -528,11 +561,11 @@ def machine_info(duration, venvs) -> dict:
                 "gunicorn",
                 "uvicorn",
                 "asgiref",
+                "quart",
                 "uvloop",
                 "httptools",
             }:
                 versions[name] = version
-    versions["Quart"] = metadata.version("quart")
     wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)
     versions["wrk"] = wrk.stdout.split()[1]
     return {
@@ -559,11 +592,13 @@ def main() -> None:
             if not options.only or s.name in options.only
         ]
         results = {setup.name: measure(setup, duration) for setup in chosen}
-        machine = machine_info(duration, [VENVS / "wsgi", VENVS / "asgi"])
+        quart = [setup for setup in chosen if setup.name == "quart"]
+        sockets = websocket_capacity(quart[0]) if quart and not options.quick else []
+        machine = machine_info(duration, [VENVS / mode for mode in MODES])
     (RESULTS / "results.json").write_text(
-        json.dumps({"machine": machine, "results": results}, indent=2)
+        json.dumps({"machine": machine, "results": results, "websockets": sockets}, indent=2)
     )
-    (RESULTS / "results.md").write_text(markdown(results, machine))
+    (RESULTS / "results.md").write_text(markdown(results, machine, sockets))
     chart(results, RESULTS / "results.png")
     print("\n".join(verdicts(results)))
     print(f"wrote {RESULTS}/results.{{json,md,png}}")

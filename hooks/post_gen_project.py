@@ -1,28 +1,22 @@
 """Tidy the generated project: drop the files of the interface not chosen, then say what next."""
 
-import shutil
 from pathlib import Path
 
 INTERFACE = "{{ cookiecutter.interface }}"
+FRAMEWORK = "{{ cookiecutter.__framework }}"
 PROJECT_SLUG = "{{ cookiecutter.project_slug }}"
 
-# Files that belong to one interface only, relative to the project root.
+# Files that belong to one choice only, relative to the project root.
 WSGI_FILES = ["gunicorn.conf.py", f"src/{PROJECT_SLUG}/wsgi.py", "tests/test_wsgi.py"]
-ASGI_FILES = [
-    f"src/{PROJECT_SLUG}/asgi.py",
-    f"src/{PROJECT_SLUG}/asgi_adapter.py",
-    f"src/{PROJECT_SLUG}/asgi_server.py",
-    "tests/test_asgi.py",
-]
+ASGI_FILES = [f"src/{PROJECT_SLUG}/asgi.py", f"src/{PROJECT_SLUG}/asgi_server.py"]
+# Flask under ASGI needs the adapter; Quart is ASGI already.
+ADAPTER_FILES = [f"src/{PROJECT_SLUG}/asgi_adapter.py", "tests/test_asgi.py"]
+WEBSOCKET_FILES = [f"src/{PROJECT_SLUG}/views/realtime.py", "tests/test_websocket.py"]
 
 
 def remove(root: Path, relative_paths: list[str]) -> None:
     for relative in relative_paths:
-        path = root / relative
-        if path.is_dir():
-            shutil.rmtree(path)
-        else:
-            path.unlink(missing_ok=True)
+        (root / relative).unlink(missing_ok=True)
 
 
 def remove_wsgi_files(root: Path) -> None:
@@ -31,6 +25,14 @@ def remove_wsgi_files(root: Path) -> None:
 
 def remove_asgi_files(root: Path) -> None:
     remove(root, ASGI_FILES)
+
+
+def remove_adapter_files(root: Path) -> None:
+    remove(root, ADAPTER_FILES)
+
+
+def remove_websocket_files(root: Path) -> None:
+    remove(root, WEBSOCKET_FILES)
 
 
 def next_steps(slug: str) -> str:
@@ -50,6 +52,10 @@ def main() -> None:
         remove_asgi_files(root)
     else:
         remove_wsgi_files(root)
+    if not (INTERFACE == "asgi" and FRAMEWORK == "flask"):
+        remove_adapter_files(root)
+    if FRAMEWORK != "quart":
+        remove_websocket_files(root)
     print(next_steps(PROJECT_SLUG))
 
 

@@ -10,6 +10,8 @@ import sys
 
 PROJECT_SLUG = "{{ cookiecutter.project_slug }}"
 AUTHOR_EMAIL = "{{ cookiecutter.author_email }}"
+INTERFACE = "{{ cookiecutter.interface }}"
+ASGI_FRAMEWORK = "{{ cookiecutter.asgi_framework }}"
 
 # Names the generated package must not take: importing it would shadow the real module.
 RESERVED_NAMES = {
@@ -57,8 +59,23 @@ def check_email(email: str) -> str | None:
     return None
 
 
+def check_framework(interface: str, framework: str) -> str | None:
+    """Return why `framework` cannot serve over `interface`, or None."""
+    if framework == "quart" and interface != "asgi":
+        return (
+            f"asgi_framework 'quart' needs interface 'asgi', not '{interface}': Quart is an ASGI "
+            "framework (e.g. interface=asgi asgi_framework=quart)."
+        )
+    return None
+
+
 def main() -> None:
-    for error in (check_slug(PROJECT_SLUG), check_email(AUTHOR_EMAIL)):
+    checks = (
+        check_slug(PROJECT_SLUG),
+        check_email(AUTHOR_EMAIL),
+        check_framework(INTERFACE, ASGI_FRAMEWORK),
+    )
+    for error in checks:
         if error:
             sys.exit(f"ERROR: {error}")
 

@@ -61,4 +61,4 @@ def test_echo_rejects_a_body_over_the_limit(client):
 def test_echo_rejects_another_content_type(client):
     response = client.post("/echo", data="a=1", content_type="application/x-www-form-urlencoded")
     assert response.status_code == 415
-    assert response.json["error"]["code"] == 415
+    assert response.json == {"error": {"code": 415, "message": "send the body as application/json"}}

@@ -3,18 +3,18 @@
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask
+from {{ cookiecutter.__framework }} import {{ cookiecutter.__app_class }}
 
 from . import access_log, errors, request_id
 from .logs import configure_logging
 from .settings import load_settings
-from .views import demo, health
+from .views import demo, health{% if cookiecutter.__framework == "quart" %}, realtime{% endif %}
 
 
-def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+def create_app(config: Mapping[str, Any] | None = None) -> {{ cookiecutter.__app_class }}:
     """Build the application: settings from the environment, then `config` on top (for tests)."""
-    app = Flask(__name__)
-    app.config.from_mapping(load_settings().as_flask_config())
+    app = {{ cookiecutter.__app_class }}(__name__)
+    app.config.from_mapping(load_settings().as_app_config())
     if config:
         app.config.from_mapping(config)
     configure_logging(app.config["LOG_LEVEL"])
@@ -24,4 +24,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(demo.bp)
+{%- if cookiecutter.__framework == "quart" %}
+    app.register_blueprint(realtime.bp)
+{%- endif %}
     return app

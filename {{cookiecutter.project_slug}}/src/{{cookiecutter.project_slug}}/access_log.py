@@ -3,16 +3,16 @@
 import logging
 import time
 
-from flask import Flask, Response, g, request
+from {{ cookiecutter.__framework }} import {{ cookiecutter.__app_class }}, Response, g, request
 
 logger = logging.getLogger("access")
 
 
-def start_timer() -> None:
+{{ cookiecutter.__async }}def start_timer() -> None:
     g.started_at = time.perf_counter()
 
 
-def log_request(response: Response) -> Response:
+{{ cookiecutter.__async }}def log_request(response: Response) -> Response:
     started_at = g.get("started_at")
     duration_ms = round((time.perf_counter() - started_at) * 1000, 2) if started_at else None
     logger.info(
@@ -31,6 +31,6 @@ def log_request(response: Response) -> Response:
     return response
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: {{ cookiecutter.__app_class }}) -> None:
     app.before_request(start_timer)
     app.after_request(log_request)

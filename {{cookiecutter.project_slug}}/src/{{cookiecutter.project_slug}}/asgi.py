@@ -1,3 +1,10 @@
+{%- if cookiecutter.__framework == "quart" -%}
+"""ASGI entry point: Quart is an ASGI application already."""
+
+from . import create_app
+
+app = create_app()
+{%- else -%}
 """ASGI entry point: the Flask app behind the thread-pool adapter (see asgi_adapter.py)."""
 
 import os
@@ -6,3 +13,4 @@ from . import create_app
 from .asgi_adapter import ThreadPoolWsgiToAsgi, thread_pool_size
 
 app = ThreadPoolWsgiToAsgi(create_app(), max_threads=thread_pool_size(os.environ))
+{%- endif %}

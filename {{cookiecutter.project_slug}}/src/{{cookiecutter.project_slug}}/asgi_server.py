@@ -8,7 +8,9 @@ import sys
 
 import uvicorn
 
+{% if cookiecutter.__framework == "flask" -%}
 from .asgi_adapter import thread_pool_size
+{% endif -%}
 from .logs import logging_config
 from .settings import SettingsError, env_int, env_str, load_settings
 
@@ -24,7 +26,9 @@ def main(app: str = "{{ cookiecutter.project_slug }}.asgi:app") -> None:
         workers = env_int(environ, "WEB_CONCURRENCY", 2, minimum=1)
         keepalive = env_int(environ, "UVICORN_KEEPALIVE", 5, minimum=1)
         graceful_timeout = env_int(environ, "UVICORN_GRACEFUL_TIMEOUT", 30, minimum=1)
+{%- if cookiecutter.__framework == "flask" %}
         thread_pool_size(environ)  # read again by asgi.py in each worker
+{%- endif %}
     except SettingsError as error:
         sys.exit(f"ERROR: {error}")
 
@@ -32,18 +36,27 @@ def main(app: str = "{{ cookiecutter.project_slug }}.asgi:app") -> None:
         app,
         host=host,
         port=port,
+{%- if cookiecutter.__framework == "flask" %}
         # Processes: one per core; each runs Flask on its own pool of ASGI_THREADS threads, which
         # mostly wait, so one process holds many slow requests at once.
+{%- else %}
+        # Processes: one per core; each serves any number of requests on its event loop.
+{%- endif %}
         workers=workers,
         # Seconds to keep an idle keep-alive connection open for the client's next request.
         timeout_keep_alive=keepalive,
         # On SIGTERM, in-flight requests get this long to finish.
         timeout_graceful_shutdown=graceful_timeout,
+{%- if cookiecutter.__framework == "flask" %}
         # Each request starts with fresh context variables: without this, asgiref state leaks into
         # the next request on a keep-alive connection and about half of them fail with a 500.
         reset_contextvars=True,
         # The adapter speaks HTTP only; there is no startup or shutdown work to run.
         lifespan="off",
+{%- else %}
+        # Quart runs its before_serving and after_serving hooks through the lifespan protocol.
+        lifespan="on",
+{%- endif %}
         # JSON logs; the app writes the access log itself, with request id and duration.
         log_config=logging_config(settings.log_level),
         access_log=False,

@@ -6,7 +6,7 @@ import logging.config
 import sys
 from datetime import UTC, datetime
 
-from flask import g, has_request_context
+from {{ cookiecutter.__framework }} import g, has_request_context
 
 # Fields that callers pass with `extra=` and that belong in the JSON object.
 EXTRA_FIELDS = ("request_id", "method", "path", "status", "duration_ms", "remote_addr")

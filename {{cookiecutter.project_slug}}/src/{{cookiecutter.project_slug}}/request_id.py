@@ -3,7 +3,7 @@
 import re
 import uuid
 
-from flask import Flask, Response, g, request
+from {{ cookiecutter.__framework }} import {{ cookiecutter.__app_class }}, Response, g, request
 
 HEADER = "X-Request-ID"
 # Ids end up in logs and response headers: accept only short, printable, unambiguous values.
@@ -16,15 +16,15 @@ def incoming_or_new(value: str | None) -> str:
     return uuid.uuid4().hex
 
 
-def assign_request_id() -> None:
+{{ cookiecutter.__async }}def assign_request_id() -> None:
     g.request_id = incoming_or_new(request.headers.get(HEADER))
 
 
-def add_request_id_header(response: Response) -> Response:
+{{ cookiecutter.__async }}def add_request_id_header(response: Response) -> Response:
     response.headers[HEADER] = g.get("request_id") or incoming_or_new(None)
     return response
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: {{ cookiecutter.__app_class }}) -> None:
     app.before_request(assign_request_id)
     app.after_request(add_request_id_header)

@@ -85,14 +85,20 @@ class Settings:
     log_level: str
     slow_max_seconds: float
     max_content_length: int
+{%- if cookiecutter.__framework == "quart" %}
+    ws_max_message_bytes: int
+{%- endif %}
 
-    def as_flask_config(self) -> dict[str, object]:
+    def as_app_config(self) -> dict[str, object]:
         return {
             "APP_ENV": self.app_env,
             "SECRET_KEY": self.secret_key,
             "LOG_LEVEL": self.log_level,
             "SLOW_MAX_SECONDS": self.slow_max_seconds,
             "MAX_CONTENT_LENGTH": self.max_content_length,
+{%- if cookiecutter.__framework == "quart" %}
+            "WS_MAX_MESSAGE_BYTES": self.ws_max_message_bytes,
+{%- endif %}
         }
 
 
@@ -110,4 +116,7 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         log_level=env_choice(environ, "LOG_LEVEL", "INFO", LOG_LEVELS),
         slow_max_seconds=env_float(environ, "SLOW_MAX_SECONDS", 10.0),
         max_content_length=env_int(environ, "MAX_CONTENT_LENGTH", 1024 * 1024, minimum=1),
+{%- if cookiecutter.__framework == "quart" %}
+        ws_max_message_bytes=env_int(environ, "WS_MAX_MESSAGE_BYTES", 64 * 1024, minimum=1),
+{%- endif %}
     )

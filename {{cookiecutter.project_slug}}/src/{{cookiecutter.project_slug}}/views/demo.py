@@ -7,7 +7,7 @@ import math
 {% if cookiecutter.interface == "wsgi" -%}
 import time
 {% endif %}
-from flask import Blueprint, abort, current_app, request
+from {{ cookiecutter.__framework }} import Blueprint, abort, current_app, request
 
 bp = Blueprint("demo", __name__)
 
@@ -15,7 +15,7 @@ INTERFACE = "{{ cookiecutter.interface }}"
 
 
 @bp.get("/")
-def hello():
+{{ cookiecutter.__async }}def hello():
     return {"message": "Hello from {{ cookiecutter.project_name }}!", "interface": INTERFACE}
 
 
@@ -47,10 +47,12 @@ async def slow():
 {% endif %}
 
 @bp.post("/echo")
-def echo():
-    # get_json() answers 400 for malformed JSON, 415 for another content type and 413 past
-    # MAX_CONTENT_LENGTH, all through the JSON error handlers.
-    payload = request.get_json()
+{{ cookiecutter.__async }}def echo():
+    if not request.is_json:
+        abort(415, description="send the body as application/json")
+    # get_json() answers 400 for malformed JSON and 413 past MAX_CONTENT_LENGTH, both through
+    # the JSON error handlers.
+    payload = {% if cookiecutter.__framework == "quart" %}await {% endif %}request.get_json()
     if not isinstance(payload, dict):
         abort(400, description="the request body must be a JSON object")
     return payload

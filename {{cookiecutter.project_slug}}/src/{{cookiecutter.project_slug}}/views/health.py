@@ -2,7 +2,7 @@
 
 from collections.abc import Callable
 
-from flask import Blueprint
+from {{ cookiecutter.__framework }} import Blueprint
 
 bp = Blueprint("health", __name__)
 
@@ -12,12 +12,12 @@ READINESS_CHECKS: dict[str, Callable[[], object]] = {}
 
 
 @bp.get("/healthz")
-def healthz():
+{{ cookiecutter.__async }}def healthz():
     return {"status": "ok"}
 
 
 @bp.get("/readyz")
-def readyz():
+{{ cookiecutter.__async }}def readyz():
     failures = {}
     for name, check in READINESS_CHECKS.items():
         try:
