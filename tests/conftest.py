@@ -1,4 +1,4 @@
-"""Shared fixtures: baked projects and one reusable virtual environment per interface."""
+"""Shared fixtures: baked projects and one reusable virtual environment per mode."""
 
 import os
 import subprocess
@@ -8,21 +8,24 @@ from pathlib import Path
 import pytest
 
 TEMPLATE = Path(__file__).resolve().parent.parent
-INTERFACES = ("wsgi", "asgi")
+# The modes a project can be generated in, and the answers that produce each.
+MODES = {
+    "wsgi": {"interface": "wsgi"},
+    "asgi": {"interface": "asgi", "asgi_framework": "flask"},
+    "quart": {"interface": "asgi", "asgi_framework": "quart"},
+}
 # Virtual environments survive between runs (pip then only re-links the baked project).
 VENV_CACHE = Path(os.environ.get("TEMPLATE_VENV_CACHE", TEMPLATE / ".cache" / "venvs"))
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items):
-    """Under `pytest -n 2 --dist loadgroup`, keep each interface's venv, server and image on one
+    """Under `pytest -n 2 --dist loadgroup`, keep each mode's venv, server and image on one
     worker: two workers installing into one venv at once would break each other."""
     for item in items:
-        interface = getattr(item, "callspec", None) and item.callspec.params.get(
-            "installed_project"
-        )
-        if interface:
-            item.add_marker(pytest.mark.xdist_group(interface))
+        mode = getattr(item, "callspec", None) and item.callspec.params.get("installed_project")
+        if mode:
+            item.add_marker(pytest.mark.xdist_group(mode))
 
 
 def run(command, cwd=None, env=None, timeout=600, check=True):
@@ -45,18 +48,18 @@ def bake(cookies, **answers):
     return Path(result.project_path)
 
 
-def ensure_venv(interface: str) -> Path:
-    venv = VENV_CACHE / interface
+def ensure_venv(mode: str) -> Path:
+    venv = VENV_CACHE / mode
     if not (venv / "bin" / "python").exists():
         run([sys.executable, "-m", "venv", str(venv)])
     return venv
 
 
-@pytest.fixture(scope="session", params=INTERFACES)
+@pytest.fixture(scope="session", params=list(MODES))
 def installed_project(request, cookies_session):
-    """A baked project per interface, installed with `make install` into a reused venv."""
-    interface = request.param
-    project = bake(cookies_session, interface=interface, project_name=f"Shop {interface}")
-    venv = ensure_venv(interface)
+    """A baked project per mode, installed with `make install` into a reused venv."""
+    mode = request.param
+    project = bake(cookies_session, project_name=f"Shop {mode}", **MODES[mode])
+    venv = ensure_venv(mode)
     run(["make", "install", f"VENV={venv}"], cwd=project)
-    return interface, project, venv
+    return mode, project, venv

@@ -11,11 +11,15 @@ import pytest
 from conftest import TEMPLATE, bake
 
 OPTIONS = json.loads((TEMPLATE / "cookiecutter.json").read_text())
+QUESTIONS = ("interface", "asgi_framework", "python_version", "license")
 COMBINATIONS = [
-    dict(zip(("interface", "python_version", "license"), values, strict=True))
-    for values in itertools.product(
-        OPTIONS["interface"], OPTIONS["python_version"], OPTIONS["license"]
+    answers
+    for answers in (
+        dict(zip(QUESTIONS, values, strict=True))
+        for values in itertools.product(*(OPTIONS[question] for question in QUESTIONS))
     )
+    # Quart is ASGI only; the pre-generation hook refuses the pair (see test_bad_answers.py).
+    if not (answers["interface"] == "wsgi" and answers["asgi_framework"] == "quart")
 ]
 COMMON_FILES = [
     ".cookiecutter.json",
@@ -41,15 +45,17 @@ COMMON_FILES = [
     "tests/test_views.py",
     "tests/test_settings.py",
 ]
-INTERFACE_FILES = {
-    "wsgi": ["gunicorn.conf.py", "src/{slug}/wsgi.py", "tests/test_wsgi.py"],
-    "asgi": [
-        "src/{slug}/asgi.py",
-        "src/{slug}/asgi_adapter.py",
-        "src/{slug}/asgi_server.py",
-        "tests/test_asgi.py",
-    ],
+WSGI_FILES = ["gunicorn.conf.py", "src/{slug}/wsgi.py", "tests/test_wsgi.py"]
+ASGI_FILES = ["src/{slug}/asgi.py", "src/{slug}/asgi_server.py"]
+ADAPTER_FILES = ["src/{slug}/asgi_adapter.py", "tests/test_asgi.py"]
+WEBSOCKET_FILES = ["src/{slug}/views/realtime.py", "tests/test_websocket.py"]
+# What each mode (interface, framework) must have; everything in the other lists must be absent.
+MODE_FILES = {
+    ("wsgi", "flask"): WSGI_FILES,
+    ("asgi", "flask"): ASGI_FILES + ADAPTER_FILES,
+    ("asgi", "quart"): ASGI_FILES + WEBSOCKET_FILES,
 }
+OPTIONAL_FILES = WSGI_FILES + ASGI_FILES + ADAPTER_FILES + WEBSOCKET_FILES
 UNRENDERED = re.compile(r"{{\s*cookiecutter|{%\s*(if|for|raw|endif|now)\b")
 
 
@@ -67,16 +73,14 @@ def paths(patterns, slug="acme_orders"):
     return [pattern.format(slug=slug) for pattern in patterns]
 
 
-def test_bake_writes_the_files_of_the_chosen_interface(baked):
+def test_bake_writes_the_files_of_the_chosen_mode(baked):
     answers, project = baked
-    chosen = answers["interface"]
-    other = "asgi" if chosen == "wsgi" else "wsgi"
+    wanted = MODE_FILES[answers["interface"], answers["asgi_framework"]]
     assert project.name == "acme_orders"
-    missing = [
-        p for p in paths(COMMON_FILES + INTERFACE_FILES[chosen]) if not (project / p).is_file()
-    ]
+    missing = [p for p in paths(COMMON_FILES + wanted) if not (project / p).is_file()]
     assert missing == []
-    leftover = [p for p in paths(INTERFACE_FILES[other]) if (project / p).exists()]
+    unwanted = [p for p in OPTIONAL_FILES if p not in wanted]
+    leftover = [p for p in paths(unwanted) if (project / p).exists()]
     assert leftover == []
 
 

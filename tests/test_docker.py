@@ -1,4 +1,4 @@
-"""Build, run, health-check and stop the generated image of each interface with a real daemon.
+"""Build, run, health-check and stop the generated image of each mode with a real daemon.
 
 These tests skip, with the reason, where no daemon can run; `.ci/run` sets REQUIRE_DOCKER=1 so
 there they fail instead of skipping.
@@ -121,7 +121,7 @@ def answers(port):
 
 @pytest.fixture
 def image(docker_ready, installed_project):
-    interface, project, _ = installed_project
+    mode, project, _ = installed_project
     started = time.perf_counter()
     docker(
         "build",
@@ -135,12 +135,13 @@ def image(docker_ready, installed_project):
     )
     build_seconds = time.perf_counter() - started
     image_id = (project / ".image-id").read_text().strip()
-    yield interface, image_id, build_seconds
+    yield mode, image_id, build_seconds
     docker("rmi", "--force", image_id, check=False)
 
 
 def test_image_builds_runs_and_stops_gracefully(image):
-    interface, image_id, build_seconds = image
+    mode, image_id, build_seconds = image
+    interface = "wsgi" if mode == "wsgi" else "asgi"
     size_mb = inspect(image_id)["Size"] / 1e6
     growth_mb = size_mb - inspect(BASE_IMAGE)["Size"] / 1e6
     port = free_port()
@@ -193,7 +194,7 @@ def test_image_builds_runs_and_stops_gracefully(image):
         logs = docker("logs", container, check=False).stdout
         docker("rm", "--force", container, check=False)
     print(
-        f"\n[{interface}] build {build_seconds:.1f} s, image {size_mb:.0f} MB "
+        f"\n[{mode}] build {build_seconds:.1f} s, image {size_mb:.0f} MB "
         f"(+{growth_mb:.0f} MB over the base), first 200 {first_200:.2f} s after run, "
         f"healthy after {to_healthy:.1f} s, docker stop {stop_seconds:.2f} s"
     )

@@ -1,4 +1,4 @@
-"""Each interface's baked project installs, and its own tests and lint pass (`make test lint`)."""
+"""Each mode's baked project installs, and its own tests and lint pass (`make test lint`)."""
 
 from conftest import run
 

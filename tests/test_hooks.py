@@ -58,6 +58,13 @@ def test_bad_emails_are_explained(email):
     assert "is not an e-mail address" in pre_gen.check_email(email)
 
 
+def test_quart_needs_asgi():
+    assert pre_gen.check_framework("asgi", "quart") is None
+    assert pre_gen.check_framework("asgi", "flask") is None
+    assert pre_gen.check_framework("wsgi", "flask") is None
+    assert "needs interface 'asgi'" in pre_gen.check_framework("wsgi", "quart")
+
+
 def make_tree(root, relative_paths):
     for relative in relative_paths:
         path = root / relative
@@ -77,6 +84,25 @@ def test_remove_wsgi_files_keeps_asgi_files(tmp_path):
     post_gen.remove_wsgi_files(tmp_path)
     assert all((tmp_path / p).exists() for p in post_gen.ASGI_FILES)
     assert not any((tmp_path / p).exists() for p in post_gen.WSGI_FILES)
+
+
+ALL_OPTIONAL = (
+    post_gen.WSGI_FILES + post_gen.ASGI_FILES + post_gen.ADAPTER_FILES + post_gen.WEBSOCKET_FILES
+)
+
+
+@pytest.mark.parametrize(
+    ("remover", "group"),
+    [
+        (post_gen.remove_adapter_files, post_gen.ADAPTER_FILES),
+        (post_gen.remove_websocket_files, post_gen.WEBSOCKET_FILES),
+    ],
+)
+def test_each_remover_removes_only_its_group(tmp_path, remover, group):
+    make_tree(tmp_path, ALL_OPTIONAL)
+    remover(tmp_path)
+    assert not any((tmp_path / p).exists() for p in group)
+    assert all((tmp_path / p).exists() for p in ALL_OPTIONAL if p not in group)
 
 
 def test_remove_tolerates_missing_files(tmp_path):

@@ -1,8 +1,9 @@
-"""The real production server of each interface, over real HTTP on 127.0.0.1."""
+"""The real production server of each mode, over real HTTP (and WebSocket) on 127.0.0.1."""
 
 import http.client
 import json
 import socket
+import subprocess
 import threading
 import time
 
@@ -10,17 +11,17 @@ import pytest
 
 from servers import start_server
 
-# How many 1-second requests must overlap: the figures the servers issue promises per interface.
-OVERLAP = {"wsgi": 32, "asgi": 128}
+# How many 1-second requests must overlap: the figures the servers issue promises per mode.
+OVERLAP = {"wsgi": 32, "asgi": 128, "quart": 128}
 
 
 @pytest.fixture(scope="session")
 def server(installed_project, tmp_path_factory):
-    interface, project, venv = installed_project
-    log_path = tmp_path_factory.mktemp(f"server-{interface}") / "server.log"
+    mode, project, venv = installed_project
+    log_path = tmp_path_factory.mktemp(f"server-{mode}") / "server.log"
     server = start_server(project, venv, log_path)
-    print(f"\n[{interface}] cold start to first 200: {server.started_in:.2f} s")
-    yield interface, server
+    print(f"\n[{mode}] cold start to first 200: {server.started_in:.2f} s")
+    yield mode, server
     server.stop()
 
 
@@ -52,9 +53,10 @@ def concurrent_get(port, path, count, timeout=30):
 
 
 def test_all_endpoints_answer(server):
-    interface, server = server
+    mode, server = server
+    interface = "wsgi" if mode == "wsgi" else "asgi"
     assert server.get_json("/")[2] == {
-        "message": "Hello from Shop " + interface + "!",
+        "message": "Hello from Shop " + mode + "!",
         "interface": interface,
     }
     assert server.get_json("/slow?seconds=0.1")[2] == {"slept": 0.1, "interface": interface}
@@ -95,10 +97,10 @@ def test_one_keep_alive_connection_serves_50_requests(server):
 
 
 def test_slow_requests_overlap(server):
-    interface, server = server
-    count = OVERLAP[interface]
+    mode, server = server
+    count = OVERLAP[mode]
     statuses, elapsed = concurrent_get(server.port, "/slow?seconds=1", count)
-    print(f"\n[{interface}] {count} concurrent 1 s requests took {elapsed:.2f} s")
+    print(f"\n[{mode}] {count} concurrent 1 s requests took {elapsed:.2f} s")
     assert statuses == [200] * count
     assert elapsed < 2.0
 
@@ -148,7 +150,7 @@ def test_logs_are_json_lines(server):
 
 
 def test_sigterm_lets_in_flight_requests_finish(installed_project, tmp_path):
-    interface, project, venv = installed_project
+    mode, project, venv = installed_project
     graceful = 10
     server = start_server(
         project,
@@ -169,7 +171,7 @@ def test_sigterm_lets_in_flight_requests_finish(installed_project, tmp_path):
     exit_code = server.stop(timeout=graceful + 5)
     exit_seconds = time.perf_counter() - stopped_at
     worker.join()
-    print(f"\n[{interface}] SIGTERM with 16 in flight: exit {exit_code} after {exit_seconds:.2f} s")
+    print(f"\n[{mode}] SIGTERM with 16 in flight: exit {exit_code} after {exit_seconds:.2f} s")
     assert results["statuses"] == [200] * 16
     assert exit_code == 0
     assert exit_seconds < graceful
@@ -190,3 +192,52 @@ def test_huge_declared_body_is_answered_before_it_is_sent(server):
             reply += chunk
     assert reply.startswith(b"HTTP/1.1 413")
     assert b'"code":413' in reply.replace(b" ", b"")
+
+
+# Runs in the project's venv, which has the `websockets` client (uvicorn[standard] brings it).
+WEBSOCKET_CLIENT = """
+import json, sys
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+url = sys.argv[1]
+found = {}
+with connect(url, open_timeout=5) as ws:
+    found["echo"] = []
+    for text in ("hello", "wörld"):
+        ws.send(text)
+        found["echo"].append(ws.recv(timeout=5))
+for name, message in (("binary", b"\\x00\\x01"), ("too_long", "x" * 70_000)):
+    with connect(url, open_timeout=5) as ws:
+        ws.send(message)
+        try:
+            ws.recv(timeout=5)
+        except ConnectionClosed as closed:
+            found[name] = [closed.rcvd.code, closed.rcvd.reason]
+print(json.dumps(found))
+"""
+
+
+def test_websocket_echo_and_clean_closes_over_a_real_socket(server, installed_project):
+    mode, server = server
+    if mode != "quart":
+        pytest.skip("the WebSocket sample is part of the Quart mode")
+    _, _, venv = installed_project
+    result = subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            WEBSOCKET_CLIENT,
+            f"ws://127.0.0.1:{server.port}/ws/echo",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout)
+    assert found["echo"] == ["hello", "wörld"]
+    assert found["binary"] == [1003, "text messages only"]
+    assert found["too_long"] == [1009, "messages are limited to 65536 bytes"]
+    assert server.request("GET", "/healthz")[0] == 200
