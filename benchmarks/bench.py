@@ -7,6 +7,7 @@ Run it through `benchmarks/run`, which installs wrk and the driver's own depende
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -308,9 +309,21 @@ def load(scenario: Scenario, duration: int, server_pid: int) -> dict:
     return result
 
 
-def measure(setup: Setup, duration: int) -> dict:
-    print(f"== {setup.label}", flush=True)
-    started = time.perf_counter()
+def stop_tree(server: subprocess.Popen) -> None:
+    """SIGTERM the server; whatever of its tree is still alive after 40 s is killed by PID."""
+    tree = process_tree(server.pid)
+    server.send_signal(signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        server.wait(40)
+    for pid in reversed(tree):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    server.wait()
+
+
+@contextlib.contextmanager
+def running(setup: Setup):
+    """The setup's server, answering; yields (process, seconds from start to first 200)."""
     server = subprocess.Popen(
         setup.command,
         cwd=setup.cwd,
@@ -320,31 +333,28 @@ def measure(setup: Setup, duration: int) -> dict:
     )
     try:
         cold_start = first_200()
-        time.sleep(1)
-        outcome = {
-            "label": setup.label,
-            "cold_start_s": round(cold_start, 2),
-            "idle_pss_mb": pss_mb(server.pid),
-            "runs": [],
-        }
-        for scenario in setup.scenarios:
+        time.sleep(0.5)
+        yield server, cold_start
+    finally:
+        stop_tree(server)
+
+
+def measure(setup: Setup, duration: int) -> dict:
+    """Each scenario on a freshly started server, so one run's backlog cannot spoil the next."""
+    print(f"== {setup.label}", flush=True)
+    outcome = {"label": setup.label, "runs": []}
+    for scenario in setup.scenarios:
+        with running(setup) as (server, cold_start):
+            outcome.setdefault("cold_start_s", round(cold_start, 2))
+            outcome.setdefault("idle_pss_mb", pss_mb(server.pid))
             result = {
                 "scenario": scenario.name,
                 "connections": scenario.connections,
                 **load(scenario, duration, server.pid),
             }
-            outcome["runs"].append(result)
-            print(f"   {scenario.name:>10} c={scenario.connections:<5} {result}", flush=True)
-            time.sleep(1)
-        return outcome
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(40)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        print(f"   stopped after {time.perf_counter() - started:.0f} s in all", flush=True)
+        outcome["runs"].append(result)
+        print(f"   {scenario.name:>10} c={scenario.connections:<5} {result}", flush=True)
+    return outcome
 
 
 async def open_websockets(count: int, into: list) -> int:
@@ -368,18 +378,9 @@ async def open_websockets(count: int, into: list) -> int:
 def websocket_capacity(setup: Setup, steps=(1000, 4000, 8000)) -> list[dict]:
     """Hold many idle WebSocket connections open on one server; memory per connection."""
     print(f"== WebSockets held by {setup.label}", flush=True)
-    server = subprocess.Popen(
-        setup.command,
-        cwd=setup.cwd,
-        env=server_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
     loop = asyncio.new_event_loop()
     held, found = [], []
-    try:
-        first_200()
-        time.sleep(1)
+    with running(setup) as (server, _):
         idle = pss_mb(server.pid)
         for step in steps:
             try:
@@ -388,24 +389,20 @@ def websocket_capacity(setup: Setup, steps=(1000, 4000, 8000)) -> list[dict]:
                 found.append({"connections": step, "error": repr(error)})
                 break
             memory = pss_mb(server.pid)
-            per_kb = round((memory - idle) * 1024 / step, 1)
             found.append(
                 {
                     "connections": step,
                     "echoing": alive,
                     "pss_mb": memory,
                     "idle_pss_mb": idle,
-                    "kb_per_connection": per_kb,
+                    "kb_per_connection": round((memory - idle) * 1024 / step, 1),
                 }
             )
             print(f"   {found[-1]}", flush=True)
-        return found
-    finally:
         for ws in held:
             loop.run_until_complete(ws.close())
-        loop.close()
-        server.send_signal(signal.SIGTERM)
-        server.wait(40)
+    loop.close()
+    return found
 
 
 def find(results, setup, scenario, connections):
