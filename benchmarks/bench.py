@@ -50,11 +50,15 @@ from {slug}.asgi_adapter import ThreadPoolWsgiToAsgi, thread_pool_size
 asgi = ThreadPoolWsgiToAsgi(app, thread_pool_size(os.environ))
 naive = WsgiToAsgi(app)
 """
-# The same `/` with no middleware, for the cost of our logging, request ids and error handling.
+# The same `/` with the same secret (so both pay for the session machinery) and no middleware:
+# what our logging, request ids and error handling cost.
 BARE_APP = """
+import os
+
 from {framework} import {app_class}
 
 app = {app_class}(__name__)
+app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
 
 
 @app.get("/")
@@ -62,8 +66,6 @@ app = {app_class}(__name__)
     return {{"message": "Hello", "interface": "bare"}}
 """
 BARE_ADAPTER_EXTRA = """
-import os
-
 from {slug}.asgi_adapter import ThreadPoolWsgiToAsgi, thread_pool_size
 
 asgi = ThreadPoolWsgiToAsgi(app, thread_pool_size(os.environ))
