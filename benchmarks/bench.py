@@ -281,6 +281,25 @@ def parse_wrk(output: str) -> dict:
     }
 
 
+def warm_up(scenario: Scenario, seconds: int = 3) -> None:
+    """Unrecorded load first: worker threads, pools and connections exist before we measure."""
+    subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{scenario.connections}",
+            f"-d{seconds}s",
+            "--timeout",
+            "10s",
+            f"http://127.0.0.1:{PORT}{scenario.path}",
+        ],
+        capture_output=True,
+        check=False,
+        timeout=seconds + 30,
+    )
+    time.sleep(1)  # let the warm-up's slow requests finish
+
+
 def load(scenario: Scenario, duration: int, server_pid: int) -> dict:
     # A 1 s request completes at most duration - 1 times per connection in the window; 20 periods
     # keep that edge effect at 5%.
@@ -349,6 +368,7 @@ def measure(setup: Setup, duration: int) -> dict:
         with running(setup) as (server, cold_start):
             outcome.setdefault("cold_start_s", round(cold_start, 2))
             outcome.setdefault("idle_pss_mb", pss_mb(server.pid))
+            warm_up(scenario)
             result = {
                 "scenario": scenario.name,
                 "connections": scenario.connections,
