@@ -331,11 +331,11 @@ def load(scenario: Scenario, duration: int, server_pid: int) -> dict:
 
 
 def stop_tree(server: subprocess.Popen) -> None:
-    """SIGTERM the server; whatever of its tree is still alive after 40 s is killed by PID."""
+    """SIGTERM the server; whatever of its tree is still alive after 15 s is killed by PID."""
     tree = process_tree(server.pid)
     server.send_signal(signal.SIGTERM)
     with contextlib.suppress(subprocess.TimeoutExpired):
-        server.wait(40)
+        server.wait(15)
     for pid in reversed(tree):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
@@ -476,6 +476,37 @@ def verdicts(results) -> list[str]:
     return lines
 
 
+def summary(results) -> list[str]:
+    """One row per mode: the figures the README publishes."""
+
+    def pct(name, scenario, connections):
+        run_ = find(results, name, scenario, connections)
+        return f"{run_['pct_ideal']:.0f}%" if run_ else "-"
+
+    rows = [
+        "| mode | `/` rps (bare app) | /slow 0.1 s at 64 / 256 / 1024 "
+        "| /slow 1 s at 64 / 256 / 1024 | /cpu p99 | non-2xx | idle PSS | cold start |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name in (n for n in ("wsgi", "asgi", "quart", "naive") if n in results):
+        outcome = results[name]
+        hello = find(results, name, "hello", 64)
+        bare = find(results, f"{name}-bare", "hello", 64)
+        cpu = find(results, name, "cpu", 64)
+        errors = sum(r["non_2xx"] + r["socket_errors"] for r in outcome["runs"])
+        slow = [
+            " / ".join(pct(name, scenario, c) for c in (64, 256, 1024))
+            for scenario in ("slow 0.1 s", "slow 1 s")
+        ]
+        rows.append(
+            f"| {name} | {hello['rps']:.0f}"
+            + (f" ({bare['rps']:.0f})" if bare else "")
+            + f" | {slow[0]} | {slow[1]} | {cpu['p99_ms']:.0f} ms | {errors} "
+            f"| {outcome['idle_pss_mb']:.0f} MB | {outcome['cold_start_s']} s |"
+        )
+    return rows
+
+
 def markdown(results, machine, sockets) -> str:
     columns = "setup scenario connections rps %_of_ideal p50_ms p99_ms non-2xx socket_errors PSS_MB"
     rows = [
@@ -507,6 +538,10 @@ def markdown(results, machine, sockets) -> str:
             "server process tree sampled mid-run.",
             "",
             setups_,
+            "",
+            "## Summary",
+            "",
+            *summary(results),
             "",
             "## Targets",
             "",

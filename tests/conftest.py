@@ -18,6 +18,30 @@ MODES = {
 VENV_CACHE = Path(os.environ.get("TEMPLATE_VENV_CACHE", TEMPLATE / ".cache" / "venvs"))
 
 
+# Figures tests measure (start-up, overlap, shutdown, image size...), shown after the run. A file,
+# because under pytest-xdist the tests run in worker processes and the summary in the controller.
+MEASUREMENTS = TEMPLATE / ".cache" / "measurements.txt"
+
+
+def report(line: str) -> None:
+    """Record a measured figure for the summary at the end of the test run."""
+    MEASUREMENTS.parent.mkdir(parents=True, exist_ok=True)
+    with MEASUREMENTS.open("a") as file:
+        file.write(line + "\n")
+
+
+def pytest_sessionstart(session):
+    if not hasattr(session.config, "workerinput"):  # the controller, or a run without xdist
+        MEASUREMENTS.unlink(missing_ok=True)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if MEASUREMENTS.exists():
+        terminalreporter.section("measured")
+        for line in sorted(MEASUREMENTS.read_text().splitlines()):
+            terminalreporter.write_line(line)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items):
     """Under `pytest -n 2 --dist loadgroup`, keep each mode's venv, server and image on one

@@ -16,6 +16,7 @@ import pytest
 import yaml
 from dockerfile_parse import DockerfileParser
 
+from conftest import report
 from docker_support import BASE_IMAGE, daemon_problem, docker, inspect
 from servers import SECRET, free_port
 
@@ -193,8 +194,8 @@ def test_image_builds_runs_and_stops_gracefully(image):
     finally:
         logs = docker("logs", container, check=False).stdout
         docker("rm", "--force", container, check=False)
-    print(
-        f"\n[{mode}] build {build_seconds:.1f} s, image {size_mb:.0f} MB "
+    report(
+        f"[{mode}] docker: build {build_seconds:.1f} s, image {size_mb:.0f} MB "
         f"(+{growth_mb:.0f} MB over the base), first 200 {first_200:.2f} s after run, "
         f"healthy after {to_healthy:.1f} s, docker stop {stop_seconds:.2f} s"
     )

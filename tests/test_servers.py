@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from conftest import report
 from servers import start_server
 
 # How many 1-second requests must overlap: the figures the servers issue promises per mode.
@@ -20,7 +21,7 @@ def server(installed_project, tmp_path_factory):
     mode, project, venv = installed_project
     log_path = tmp_path_factory.mktemp(f"server-{mode}") / "server.log"
     server = start_server(project, venv, log_path)
-    print(f"\n[{mode}] cold start to first 200: {server.started_in:.2f} s")
+    report(f"[{mode}] server: cold start to first 200 in {server.started_in:.2f} s")
     yield mode, server
     server.stop()
 
@@ -100,7 +101,7 @@ def test_slow_requests_overlap(server):
     mode, server = server
     count = OVERLAP[mode]
     statuses, elapsed = concurrent_get(server.port, "/slow?seconds=1", count)
-    print(f"\n[{mode}] {count} concurrent 1 s requests took {elapsed:.2f} s")
+    report(f"[{mode}] server: {count} concurrent 1 s requests took {elapsed:.2f} s")
     assert statuses == [200] * count
     assert elapsed < 2.0
 
@@ -171,7 +172,9 @@ def test_sigterm_lets_in_flight_requests_finish(installed_project, tmp_path):
     exit_code = server.stop(timeout=graceful + 5)
     exit_seconds = time.perf_counter() - stopped_at
     worker.join()
-    print(f"\n[{mode}] SIGTERM with 16 in flight: exit {exit_code} after {exit_seconds:.2f} s")
+    report(
+        f"[{mode}] server: SIGTERM with 16 in flight, exit {exit_code} after {exit_seconds:.2f} s"
+    )
     assert results["statuses"] == [200] * 16
     assert exit_code == 0
     assert exit_seconds < graceful
