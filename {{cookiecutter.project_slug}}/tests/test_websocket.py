@@ -24,26 +24,25 @@ def test_text_messages_are_echoed_in_order(app):
     assert run(session()) == ["hello", "wörld", "{}"]
 
 
-def test_binary_frame_closes_with_unsupported_data(app):
+def close_code_after(app, message):
+    """Send one message to /ws/echo; return the code the server closes with."""
+
     async def session():
         async with app.test_client().websocket("/ws/echo") as ws:
-            await ws.send(b"\x00\x01")
+            await ws.send(message)
             with pytest.raises(WebsocketDisconnectError) as closed:
                 await ws.receive()
             return closed.value.args[0]
 
-    assert run(session()) == 1003
+    return run(session())
+
+
+def test_binary_frame_closes_with_unsupported_data(app):
+    assert close_code_after(app, b"\x00\x01") == 1003
 
 
 def test_over_long_message_closes_with_message_too_big(app):
-    async def session():
-        async with app.test_client().websocket("/ws/echo") as ws:
-            await ws.send("x" * 65)  # the test app allows 64 bytes
-            with pytest.raises(WebsocketDisconnectError) as closed:
-                await ws.receive()
-            return closed.value.args[0]
-
-    assert run(session()) == 1009
+    assert close_code_after(app, "x" * 65) == 1009  # the test app allows 64 bytes
 
 
 def test_message_at_the_limit_is_echoed(app):
