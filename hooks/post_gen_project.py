@@ -12,6 +12,8 @@ ASGI_FILES = [f"src/{PROJECT_SLUG}/asgi.py", f"src/{PROJECT_SLUG}/asgi_server.py
 # Flask under ASGI needs the adapter; Quart is ASGI already.
 ADAPTER_FILES = [f"src/{PROJECT_SLUG}/asgi_adapter.py", "tests/test_asgi.py"]
 WEBSOCKET_FILES = [f"src/{PROJECT_SLUG}/views/realtime.py", "tests/test_websocket.py"]
+# Flask's limit for chunked uploads; Quart enforces MAX_CONTENT_LENGTH on every body itself.
+FLASK_FILES = [f"src/{PROJECT_SLUG}/body_limit.py", "tests/test_body_limit.py"]
 
 
 def remove(root: Path, relative_paths: list[str]) -> None:
@@ -35,6 +37,10 @@ def remove_websocket_files(root: Path) -> None:
     remove(root, WEBSOCKET_FILES)
 
 
+def remove_flask_files(root: Path) -> None:
+    remove(root, FLASK_FILES)
+
+
 def next_steps(slug: str) -> str:
     return "\n".join(
         [
@@ -54,7 +60,9 @@ def main() -> None:
         remove_wsgi_files(root)
     if not (INTERFACE == "asgi" and FRAMEWORK == "flask"):
         remove_adapter_files(root)
-    if FRAMEWORK != "quart":
+    if FRAMEWORK == "quart":
+        remove_flask_files(root)
+    else:
         remove_websocket_files(root)
     print(next_steps(PROJECT_SLUG))
 

@@ -13,8 +13,37 @@ AUTHOR_EMAIL = "{{ cookiecutter.author_email }}"
 INTERFACE = "{{ cookiecutter.interface }}"
 ASGI_FRAMEWORK = "{{ cookiecutter.asgi_framework }}"
 
-# Names the generated package must not take: importing it would shadow the real module.
+# Names the generated package must not take: importing it would shadow the real module. The
+# runtime and test dependencies of every mode, and the standard library.
 RESERVED_NAMES = {
+    "a2wsgi",
+    "aiofiles",
+    "anyio",
+    "blinker",
+    "certifi",
+    "dotenv",
+    "h11",
+    "h2",
+    "hpack",
+    "httpcore",
+    "httptools",
+    "hypercorn",
+    "hyperframe",
+    "idna",
+    "iniconfig",
+    "packaging",
+    "pip",
+    "pluggy",
+    "priority",
+    "pygments",
+    "quart",
+    "setuptools",
+    "sniffio",
+    "uvloop",
+    "watchfiles",
+    "websockets",
+    "wsproto",
+    "yaml",
     "app",
     "asgiref",
     "click",
@@ -44,6 +73,12 @@ def check_slug(slug: str) -> str | None:
         return f"project_slug '{slug}' is a Python keyword ({SLUG_EXAMPLE})."
     if slug != slug.lower():
         return f"project_slug '{slug}' must be lower case ({SLUG_EXAMPLE})."
+    # Package names and image tags need ASCII; an identifier may hold other letters.
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", slug):
+        return (
+            f"project_slug '{slug}' may use only ASCII letters a-z, digits and underscores "
+            f"({SLUG_EXAMPLE})."
+        )
     if slug in RESERVED_NAMES:
         return (
             f"project_slug '{slug}' would shadow the module '{slug}' from the standard library "

@@ -39,6 +39,8 @@ def test_good_answers_generate_the_named_directory(tmp_path):
         ("project_slug=2fast", "project_slug '2fast' is not a valid Python identifier"),
         ("project_name=My-App!", "project_slug 'my_app!' is not a valid Python identifier"),
         ("project_slug=class", "project_slug 'class' is a Python keyword"),
+        ("project_name=Café Orders", "project_slug 'café_orders' may use only ASCII letters"),
+        ("project_slug=quart", "project_slug 'quart' would shadow the module 'quart'"),
         ("project_slug=Orders", "project_slug 'Orders' must be lower case"),
         ("project_slug=flask", "project_slug 'flask' would shadow the module 'flask'"),
         ("project_slug=logging", "project_slug 'logging' would shadow the module 'logging'"),

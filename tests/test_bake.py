@@ -49,13 +49,14 @@ WSGI_FILES = ["gunicorn.conf.py", "src/{slug}/wsgi.py", "tests/test_wsgi.py"]
 ASGI_FILES = ["src/{slug}/asgi.py", "src/{slug}/asgi_server.py"]
 ADAPTER_FILES = ["src/{slug}/asgi_adapter.py", "tests/test_asgi.py"]
 WEBSOCKET_FILES = ["src/{slug}/views/realtime.py", "tests/test_websocket.py"]
+FLASK_FILES = ["src/{slug}/body_limit.py", "tests/test_body_limit.py"]
 # What each mode (interface, framework) must have; everything in the other lists must be absent.
 MODE_FILES = {
-    ("wsgi", "flask"): WSGI_FILES,
-    ("asgi", "flask"): ASGI_FILES + ADAPTER_FILES,
+    ("wsgi", "flask"): WSGI_FILES + FLASK_FILES,
+    ("asgi", "flask"): ASGI_FILES + ADAPTER_FILES + FLASK_FILES,
     ("asgi", "quart"): ASGI_FILES + WEBSOCKET_FILES,
 }
-OPTIONAL_FILES = WSGI_FILES + ASGI_FILES + ADAPTER_FILES + WEBSOCKET_FILES
+OPTIONAL_FILES = WSGI_FILES + ASGI_FILES + ADAPTER_FILES + WEBSOCKET_FILES + FLASK_FILES
 UNRENDERED = re.compile(r"{{\s*cookiecutter|{%\s*(if|for|raw|endif|now)\b")
 
 
@@ -100,7 +101,8 @@ def test_bake_records_the_answers_and_renders_the_choices(baked):
     assert {key: recorded[key] for key in answers} == answers
     assert f"python:{answers['python_version']}-slim" in (project / "Dockerfile").read_text()
     pyproject = (project / "pyproject.toml").read_text()
-    assert f'target-version = "py{answers["python_version"].replace(".", "")}"' in pyproject
+    assert 'requires-python = ">=3.11"' in pyproject
+    assert 'target-version = "py311"' in pyproject
     license_text = (project / "LICENSE").read_text()
     expected = {
         "MIT": "MIT License",

@@ -87,7 +87,11 @@ def test_remove_wsgi_files_keeps_asgi_files(tmp_path):
 
 
 ALL_OPTIONAL = (
-    post_gen.WSGI_FILES + post_gen.ASGI_FILES + post_gen.ADAPTER_FILES + post_gen.WEBSOCKET_FILES
+    post_gen.WSGI_FILES
+    + post_gen.ASGI_FILES
+    + post_gen.ADAPTER_FILES
+    + post_gen.WEBSOCKET_FILES
+    + post_gen.FLASK_FILES
 )
 
 
@@ -96,6 +100,7 @@ ALL_OPTIONAL = (
     [
         (post_gen.remove_adapter_files, post_gen.ADAPTER_FILES),
         (post_gen.remove_websocket_files, post_gen.WEBSOCKET_FILES),
+        (post_gen.remove_flask_files, post_gen.FLASK_FILES),
     ],
 )
 def test_each_remover_removes_only_its_group(tmp_path, remover, group):

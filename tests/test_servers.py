@@ -244,3 +244,34 @@ def test_websocket_echo_and_clean_closes_over_a_real_socket(server, installed_pr
     assert found["binary"] == [1003, "text messages only"]
     assert found["too_long"] == [1009, "messages are limited to 65536 bytes"]
     assert server.request("GET", "/healthz")[0] == 200
+
+
+def chunked_post(port, body: bytes) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        chunks = (body[i : i + 65536] for i in range(0, len(body), 65536))
+        conn.request(
+            "POST",
+            "/echo",
+            body=chunks,
+            headers={"Content-Type": "application/json"},
+            encode_chunked=True,
+        )
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def test_chunked_upload_within_the_limit_arrives_whole(server):
+    _, server = server
+    status, body = chunked_post(server.port, b'{"note": "' + b"x" * 200_000 + b'"}')
+    assert status == 200
+    assert len(json.loads(body)["note"]) == 200_000
+
+
+def test_chunked_upload_past_the_limit_is_a_413_not_a_truncation(server):
+    _, server = server
+    status, body = chunked_post(server.port, b'{"a": 1}' + b" " * (2 * 1024 * 1024))
+    assert status == 413
+    assert json.loads(body)["error"]["code"] == 413

@@ -3,8 +3,6 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.project_slug }}.settings import SettingsError
-
 GUNICORN_CONF = Path(__file__).parent.parent / "gunicorn.conf.py"
 
 
@@ -31,9 +29,13 @@ def test_gunicorn_conf_reads_the_environment(monkeypatch):
     assert conf["worker_class"] == "gthread"
 
 
-def test_gunicorn_conf_names_a_malformed_variable(monkeypatch):
-    monkeypatch.setenv("WEB_CONCURRENCY", "many")
-    with pytest.raises(SettingsError, match="WEB_CONCURRENCY"):
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("PORT", "http"), ("GUNICORN_THREADS", "0"), ("GUNICORN_TIMEOUT", "soon")],
+)
+def test_gunicorn_conf_stops_with_one_line_naming_a_malformed_variable(monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit, match=f"^ERROR: {name}="):
         runpy.run_path(str(GUNICORN_CONF))
 
 

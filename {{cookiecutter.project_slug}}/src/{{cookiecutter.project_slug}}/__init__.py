@@ -6,6 +6,9 @@ from typing import Any
 from {{ cookiecutter.__framework }} import {{ cookiecutter.__app_class }}
 
 from . import access_log, errors, request_id
+{%- if cookiecutter.__framework == "flask" %}
+from .body_limit import ChunkedBodyLimit
+{%- endif %}
 from .logs import configure_logging
 from .settings import load_settings
 from .views import demo, health{% if cookiecutter.__framework == "quart" %}, realtime{% endif %}
@@ -24,6 +27,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> {{ cookiecutter.__app
     errors.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(demo.bp)
+{%- if cookiecutter.__framework == "flask" %}
+    app.wsgi_app = ChunkedBodyLimit(app.wsgi_app, app.config["MAX_CONTENT_LENGTH"])
+{%- endif %}
 {%- if cookiecutter.__framework == "quart" %}
     app.register_blueprint(realtime.bp)
 {%- endif %}

@@ -56,6 +56,9 @@ def main(app: str = "{{ cookiecutter.project_slug }}.asgi:app") -> None:
 {%- else %}
         # Quart runs its before_serving and after_serving hooks through the lifespan protocol.
         lifespan="on",
+        # The server refuses WebSocket frames past twice the app's limit before buffering them;
+        # between the two, the app closes with its own code and reason (views/realtime.py).
+        ws_max_size=2 * settings.ws_max_message_bytes,
 {%- endif %}
         # JSON logs; the app writes the access log itself, with request id and duration.
         log_config=logging_config(settings.log_level),

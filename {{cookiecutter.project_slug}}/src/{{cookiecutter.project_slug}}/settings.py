@@ -57,15 +57,6 @@ def env_float(environ: Mapping[str, str], name: str, default: float, minimum: fl
     return value
 
 
-def env_bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = env_str(environ, name, "true" if default else "false").lower()
-    if raw in ("1", "true", "yes", "on"):
-        return True
-    if raw in ("0", "false", "no", "off"):
-        return False
-    raise SettingsError(f"{name}={raw!r} is not a boolean (use true or false)")
-
-
 def check_secret_key(secret_key: str) -> None:
     """Refuse a secret that is missing, a known placeholder or too short to resist guessing."""
     if not secret_key:
