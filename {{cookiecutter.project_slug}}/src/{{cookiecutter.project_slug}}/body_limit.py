@@ -9,12 +9,10 @@ length declared; past it, the request declares that length and Flask answers its
 import io
 
 
-def is_unsized_body(environ) -> bool:
-    """A body whose length is not declared, which the server ends for us (reading cannot hang).
-    A chunked body counts even beside a Content-Length: HTTP and Werkzeug ignore the latter then."""
-    if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
-        return True
-    return not environ.get("CONTENT_LENGTH") and bool(environ.get("wsgi.input_terminated"))
+def is_chunked(environ) -> bool:
+    """A chunked body has no declared length (HTTP and Werkzeug ignore a Content-Length beside
+    it), and the server ends it for us, so reading it cannot hang. Bodiless requests skip this."""
+    return "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
 
 
 class ChunkedBodyLimit:
@@ -23,7 +21,7 @@ class ChunkedBodyLimit:
         self.max_length = max_length
 
     def __call__(self, environ, start_response):
-        if self.max_length is not None and is_unsized_body(environ):
+        if self.max_length is not None and is_chunked(environ):
             body = environ["wsgi.input"].read(self.max_length + 1)
             environ["wsgi.input"] = io.BytesIO(b"" if len(body) > self.max_length else body)
             environ["CONTENT_LENGTH"] = str(len(body))
