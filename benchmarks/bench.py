@@ -45,9 +45,10 @@ import os
 
 from asgiref.wsgi import WsgiToAsgi
 
-from {slug}.asgi_adapter import ThreadPoolWsgiToAsgi, thread_pool_size
+from {slug}.asgi_adapter import ThreadPoolWsgiToAsgi
+from {slug}.settings import worker_threads
 
-asgi = ThreadPoolWsgiToAsgi(app, thread_pool_size(os.environ))
+asgi = ThreadPoolWsgiToAsgi(app, worker_threads(os.environ))
 naive = WsgiToAsgi(app)
 """
 # The same `/` with the same secret (so both pay for the session machinery) and no middleware:
@@ -66,9 +67,10 @@ app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
     return {{"message": "Hello", "interface": "bare"}}
 """
 BARE_ADAPTER_EXTRA = """
-from {slug}.asgi_adapter import ThreadPoolWsgiToAsgi, thread_pool_size
+from {slug}.asgi_adapter import ThreadPoolWsgiToAsgi
+from {slug}.settings import worker_threads
 
-asgi = ThreadPoolWsgiToAsgi(app, thread_pool_size(os.environ))
+asgi = ThreadPoolWsgiToAsgi(app, worker_threads(os.environ))
 """
 # Generated modes: the answers that produce them.
 MODES = {

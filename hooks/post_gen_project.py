@@ -1,10 +1,12 @@
 """Tidy the generated project: drop the files of the interface not chosen, then say what next."""
 
+import shutil
 from pathlib import Path
 
 INTERFACE = "{{ cookiecutter.interface }}"
 FRAMEWORK = "{{ cookiecutter.__framework }}"
 PROJECT_SLUG = "{{ cookiecutter.project_slug }}"
+DATABASE = "{{ cookiecutter.database }}"
 
 # Files that belong to one choice only, relative to the project root.
 WSGI_FILES = ["gunicorn.conf.py", f"src/{PROJECT_SLUG}/wsgi.py", "tests/test_wsgi.py"]
@@ -14,11 +16,33 @@ ADAPTER_FILES = [f"src/{PROJECT_SLUG}/asgi_adapter.py", "tests/test_asgi.py"]
 WEBSOCKET_FILES = [f"src/{PROJECT_SLUG}/views/realtime.py", "tests/test_websocket.py"]
 # Flask's limit for chunked uploads; Quart enforces MAX_CONTENT_LENGTH on every body itself.
 FLASK_FILES = [f"src/{PROJECT_SLUG}/body_limit.py", "tests/test_body_limit.py"]
+# The data layer and everything built on it, for database=none.
+DATABASE_DIRS = [
+    f"src/{PROJECT_SLUG}/database",
+    f"src/{PROJECT_SLUG}/queries",
+    f"src/{PROJECT_SLUG}/schemas",
+]
+DATABASE_FILES = [
+    "alembic.ini",
+    f"src/{PROJECT_SLUG}/openapi.py",
+    f"src/{PROJECT_SLUG}/validation.py",
+    f"src/{PROJECT_SLUG}/views/items.py",
+    "tests/test_database.py",
+    "tests/test_items.py",
+    "tests/test_migrations.py",
+    "tests/test_openapi.py",
+]
 
 
 def remove(root: Path, relative_paths: list[str]) -> None:
     for relative in relative_paths:
         (root / relative).unlink(missing_ok=True)
+
+
+def remove_database_files(root: Path) -> None:
+    remove(root, DATABASE_FILES)
+    for relative in DATABASE_DIRS:
+        shutil.rmtree(root / relative, ignore_errors=True)
 
 
 def remove_wsgi_files(root: Path) -> None:
@@ -41,15 +65,18 @@ def remove_flask_files(root: Path) -> None:
     remove(root, FLASK_FILES)
 
 
-def next_steps(slug: str) -> str:
-    return "\n".join(
-        [
-            f"Created ./{slug}. Next steps:",
-            f"  cd {slug}",
-            "  make install test     # virtual environment in .venv, then the tests",
-            "  make dev              # debug server with reload on http://127.0.0.1:5000",
-        ]
-    )
+def next_steps(slug: str, database: str) -> str:
+    steps = [
+        f"Created ./{slug}. Next steps:",
+        f"  cd {slug}",
+        "  make install test     # virtual environment in .venv, then the tests",
+    ]
+    if database == "postgresql":
+        steps.append("  export DATABASE_URL=postgresql://user:password@127.0.0.1:5432/name")
+    if database != "none":
+        steps.append("  make migrate          # create the tables in DATABASE_URL")
+    steps.append("  make dev              # debug server with reload on http://127.0.0.1:5000")
+    return "\n".join(steps)
 
 
 def main() -> None:
@@ -64,7 +91,9 @@ def main() -> None:
         remove_flask_files(root)
     else:
         remove_websocket_files(root)
-    print(next_steps(PROJECT_SLUG))
+    if DATABASE == "none":
+        remove_database_files(root)
+    print(next_steps(PROJECT_SLUG, DATABASE))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,13 @@ import os
 import sys
 
 from {{ cookiecutter.project_slug }}.logs import logging_config
-from {{ cookiecutter.project_slug }}.settings import SettingsError, env_int, env_str, load_settings
+from {{ cookiecutter.project_slug }}.settings import (
+    SettingsError,
+    env_int,
+    env_str,
+    load_settings,
+    worker_threads,
+)
 
 environ = os.environ
 # Everything is read here, in the master, so a bad value stops gunicorn with one line naming the
@@ -27,7 +33,7 @@ try:
     # requests reached 60% of ideal with 64 threads, 95% with 128. More threads help slow I/O and
     # hurt CPU-bound views (they share one interpreter lock): lower this for CPU-heavy work.
     worker_class = "gthread"
-    threads = env_int(environ, "GUNICORN_THREADS", 128, minimum=1)
+    threads = worker_threads(environ)
 
     # A worker silent for this long is stuck: kill it and start a new one.
     timeout = env_int(environ, "GUNICORN_TIMEOUT", 30, minimum=1)

@@ -6,8 +6,8 @@ import time
 import httpx
 import pytest
 
-from {{ cookiecutter.project_slug }}.asgi_adapter import ThreadPoolWsgiToAsgi, thread_pool_size
-from {{ cookiecutter.project_slug }}.settings import SettingsError
+from {{ cookiecutter.project_slug }}.asgi_adapter import ThreadPoolWsgiToAsgi
+from {{ cookiecutter.project_slug }}.settings import SettingsError, worker_threads
 
 pytestmark = pytest.mark.anyio
 
@@ -91,7 +91,7 @@ def test_asgi_module_exposes_the_app(monkeypatch):
 
 
 def test_thread_pool_size_comes_from_the_environment():
-    assert thread_pool_size({"ASGI_THREADS": "64"}) == 64
-    assert thread_pool_size({}) == 1024
+    assert worker_threads({"ASGI_THREADS": "64"}) == 64
+    assert worker_threads({}) == 1024
     with pytest.raises(SettingsError, match="ASGI_THREADS"):
-        thread_pool_size({"ASGI_THREADS": "lots"})
+        worker_threads({"ASGI_THREADS": "lots"})

@@ -5,13 +5,16 @@ from typing import Any
 
 from {{ cookiecutter.__framework }} import {{ cookiecutter.__app_class }}
 
-from . import access_log, errors, request_id
+from . import access_log, errors, {% if cookiecutter.database != "none" %}openapi, {% endif %}request_id
 {%- if cookiecutter.__framework == "flask" %}
 from .body_limit import ChunkedBodyLimit
 {%- endif %}
+{%- if cookiecutter.database != "none" %}
+from .database import session as database
+{%- endif %}
 from .logs import configure_logging
 from .settings import load_settings
-from .views import demo, health{% if cookiecutter.__framework == "quart" %}, realtime{% endif %}
+from .views import demo, health{% if cookiecutter.database != "none" %}, items{% endif %}{% if cookiecutter.__framework == "quart" %}, realtime{% endif %}
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> {{ cookiecutter.__app_class }}:
@@ -27,6 +30,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> {{ cookiecutter.__app
     errors.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(demo.bp)
+{%- if cookiecutter.database != "none" %}
+    database.init_app(app)
+    app.register_blueprint(items.bp)
+    app.register_blueprint(openapi.bp)
+{%- endif %}
 {%- if cookiecutter.__framework == "flask" %}
     app.wsgi_app = ChunkedBodyLimit(app.wsgi_app, app.config["MAX_CONTENT_LENGTH"])
 {%- endif %}

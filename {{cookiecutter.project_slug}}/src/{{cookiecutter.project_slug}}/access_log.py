@@ -26,6 +26,9 @@ logger = logging.getLogger("access")
             "status": response.status_code,
             "duration_ms": duration_ms,
             "remote_addr": request.remote_addr,
+{%- if cookiecutter.database != "none" %}
+            "db_wait_ms": g.get("db_wait_ms"),
+{%- endif %}
         },
     )
     return response

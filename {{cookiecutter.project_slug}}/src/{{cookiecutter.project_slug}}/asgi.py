@@ -10,7 +10,8 @@ app = create_app()
 import os
 
 from . import create_app
-from .asgi_adapter import ThreadPoolWsgiToAsgi, thread_pool_size
+from .asgi_adapter import ThreadPoolWsgiToAsgi
+from .settings import worker_threads
 
-app = ThreadPoolWsgiToAsgi(create_app(), max_threads=thread_pool_size(os.environ))
+app = ThreadPoolWsgiToAsgi(create_app(), max_threads=worker_threads(os.environ))
 {%- endif %}

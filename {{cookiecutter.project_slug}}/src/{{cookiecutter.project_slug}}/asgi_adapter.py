@@ -12,7 +12,6 @@ enforced here, before the body is read.
 
 import json
 import logging
-from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import sync_to_async
@@ -22,7 +21,6 @@ from flask import Flask
 from .errors import error_body
 from .request_id import HEADER as REQUEST_ID_HEADER
 from .request_id import incoming_or_new
-from .settings import env_int
 
 # asgiref's undecorated translation loop (environ in, ASGI messages out), to run on our pool.
 translate_one_request = WsgiToAsgiInstance.__dict__["run_wsgi_app"].func
@@ -30,11 +28,6 @@ access_logger = logging.getLogger("access")
 # After refusing a body, read and drop up to this much of it before closing, so that a client
 # still sending gets the 413 instead of a connection reset (nginx's "lingering close").
 DISCARD_LIMIT = 8 * 1024 * 1024
-
-
-def thread_pool_size(environ: Mapping[str, str]) -> int:
-    """ASGI_THREADS: how many requests one process serves at once (each holds a pool thread)."""
-    return env_int(environ, "ASGI_THREADS", 1024, minimum=1)
 
 
 class BodyTooLarge(Exception):

@@ -8,11 +8,8 @@ import sys
 
 import uvicorn
 
-{% if cookiecutter.__framework == "flask" -%}
-from .asgi_adapter import thread_pool_size
-{% endif -%}
 from .logs import logging_config
-from .settings import SettingsError, env_int, env_str, load_settings
+from .settings import SettingsError, env_int, env_str, load_settings{% if cookiecutter.__framework == 'flask' %}, worker_threads{% endif %}
 
 
 def main(app: str = "{{ cookiecutter.project_slug }}.asgi:app") -> None:
@@ -27,7 +24,7 @@ def main(app: str = "{{ cookiecutter.project_slug }}.asgi:app") -> None:
         keepalive = env_int(environ, "UVICORN_KEEPALIVE", 5, minimum=1)
         graceful_timeout = env_int(environ, "UVICORN_GRACEFUL_TIMEOUT", 30, minimum=1)
 {%- if cookiecutter.__framework == "flask" %}
-        thread_pool_size(environ)  # read again by asgi.py in each worker
+        worker_threads(environ)  # read again by asgi.py in each worker
 {%- endif %}
     except SettingsError as error:
         sys.exit(f"ERROR: {error}")

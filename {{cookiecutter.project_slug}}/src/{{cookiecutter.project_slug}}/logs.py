@@ -9,7 +9,18 @@ from datetime import UTC, datetime
 from {{ cookiecutter.__framework }} import g, has_request_context
 
 # Fields that callers pass with `extra=` and that belong in the JSON object.
-EXTRA_FIELDS = ("request_id", "method", "path", "status", "duration_ms", "remote_addr")
+EXTRA_FIELDS = (
+    "request_id",
+    "method",
+    "path",
+    "status",
+    "duration_ms",
+    "remote_addr",
+{%- if cookiecutter.database != "none" %}
+    # Time to get a pooled database connection (pre-ping included), for requests that used one.
+    "db_wait_ms",
+{%- endif %}
+)
 
 
 class RequestIdFilter(logging.Filter):

@@ -9,6 +9,10 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+{%- if cookiecutter.database != "none" %}
+
+from .database.url import DatabaseUrlError, parse_database_url
+{%- endif %}
 
 ENVIRONMENTS = ("production", "development", "test")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -57,6 +61,18 @@ def env_float(environ: Mapping[str, str], name: str, default: float, minimum: fl
     return value
 
 
+{% if cookiecutter.__framework == "flask" -%}
+def worker_threads(environ: Mapping[str, str]) -> int:
+{%- if cookiecutter.interface == "wsgi" %}
+    """GUNICORN_THREADS: how many requests one gunicorn worker serves at once."""
+    return env_int(environ, "GUNICORN_THREADS", 128, minimum=1)
+{%- else %}
+    """ASGI_THREADS: how many requests one process serves at once (each holds a pool thread)."""
+    return env_int(environ, "ASGI_THREADS", 1024, minimum=1)
+{%- endif %}
+
+
+{% endif -%}
 def check_secret_key(secret_key: str) -> None:
     """Refuse a secret that is missing, a known placeholder or too short to resist guessing."""
     if not secret_key:
@@ -69,6 +85,60 @@ def check_secret_key(secret_key: str) -> None:
         )
 
 
+{% if cookiecutter.database != "none" -%}
+{% if cookiecutter.database == "sqlite" -%}
+# Zero setup: a file under ./data (created on first use), relative to where the server starts.
+DEFAULT_DATABASE_URL = "sqlite:///data/{{ cookiecutter.project_slug }}.sqlite3"
+{%- else -%}
+# Development and tests only: production must name its database.
+DEFAULT_DATABASE_URL = "postgresql://postgres:postgres@127.0.0.1:5432/{{ cookiecutter.project_slug }}"
+{%- endif %}
+# A hard cap per process: WEB_CONCURRENCY x DATABASE_POOL_SIZE connections at most, which must
+# stay under the database's own limit (PostgreSQL allows 100 by default).
+MAX_DEFAULT_POOL_SIZE = 16
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str  # a SQLAlchemy URL with the driver chosen, e.g. postgresql+psycopg://...
+    pool_size: int
+    pool_timeout: float
+
+
+def load_database_settings(environ: Mapping[str, str] = os.environ) -> DatabaseSettings:
+    """DATABASE_URL and the pool. Separate from load_settings so `migrate` needs no SECRET_KEY."""
+    raw_url = env_str(environ, "DATABASE_URL", "")
+{%- if cookiecutter.database == "postgresql" %}
+    if not raw_url:
+        if env_str(environ, "APP_ENV", "production") == "production":
+            raise SettingsError(
+                "DATABASE_URL is required in production, "
+                "e.g. postgresql://user:password@db.example.com:5432/orders"
+            )
+        raw_url = DEFAULT_DATABASE_URL
+{%- else %}
+    raw_url = raw_url or DEFAULT_DATABASE_URL
+{%- endif %}
+    try:
+        url = parse_database_url(raw_url)
+    except DatabaseUrlError as error:
+        raise SettingsError(f"DATABASE_URL {error}") from None
+{%- if cookiecutter.__framework == "flask" %}
+    # A request holds a thread and at most one connection, so a pool as big as the thread pool
+    # means no thread ever waits for a connection, up to the cap.
+    default_pool_size = min(worker_threads(environ), MAX_DEFAULT_POOL_SIZE)
+{%- else %}
+    default_pool_size = MAX_DEFAULT_POOL_SIZE
+{%- endif %}
+    return DatabaseSettings(
+        url=url,
+        pool_size=env_int(environ, "DATABASE_POOL_SIZE", default_pool_size, minimum=1),
+        # How long a request waits for a free connection before it gets a 503.
+        pool_timeout=env_float(environ, "DATABASE_POOL_TIMEOUT", 5.0, minimum=0.1),
+    )
+
+
+{% endif -%}
 @dataclass(frozen=True)
 class Settings:
     app_env: str
@@ -78,6 +148,9 @@ class Settings:
     max_content_length: int
 {%- if cookiecutter.__framework == "quart" %}
     ws_max_message_bytes: int
+{%- endif %}
+{%- if cookiecutter.database != "none" %}
+    database: DatabaseSettings
 {%- endif %}
 
     def as_app_config(self) -> dict[str, object]:
@@ -89,6 +162,11 @@ class Settings:
             "MAX_CONTENT_LENGTH": self.max_content_length,
 {%- if cookiecutter.__framework == "quart" %}
             "WS_MAX_MESSAGE_BYTES": self.ws_max_message_bytes,
+{%- endif %}
+{%- if cookiecutter.database != "none" %}
+            "DATABASE_URL": self.database.url,
+            "DATABASE_POOL_SIZE": self.database.pool_size,
+            "DATABASE_POOL_TIMEOUT": self.database.pool_timeout,
 {%- endif %}
         }
 
@@ -109,5 +187,8 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         max_content_length=env_int(environ, "MAX_CONTENT_LENGTH", 1024 * 1024, minimum=1),
 {%- if cookiecutter.__framework == "quart" %}
         ws_max_message_bytes=env_int(environ, "WS_MAX_MESSAGE_BYTES", 64 * 1024, minimum=1),
+{%- endif %}
+{%- if cookiecutter.database != "none" %}
+        database=load_database_settings(environ),
 {%- endif %}
     )

@@ -8,6 +8,11 @@ import math
 import time
 {% endif %}
 from {{ cookiecutter.__framework }} import Blueprint, abort, current_app, request
+{%- if cookiecutter.database != "none" %}
+
+from ..database.session import get_session
+from ..queries import demo as queries
+{%- endif %}
 
 bp = Blueprint("demo", __name__)
 
@@ -44,6 +49,15 @@ async def slow():
     # Awaiting hands the event loop to other requests while this one waits.
     await asyncio.sleep(seconds)
     return {"slept": seconds, "interface": INTERFACE}
+{% endif %}
+{%- if cookiecutter.database != "none" %}
+
+@bp.get("/slow-query")
+{{ cookiecutter.__async }}def slow_query():
+    seconds = parse_seconds(request.args.get("seconds", "0.05"))
+    # The database sleeps while this request holds a pooled connection, as a heavy query would.
+    {{ cookiecutter.__await }}queries.sleep({{ cookiecutter.__await }}get_session(), seconds)
+    return {"slept": seconds, "in": "database", "interface": INTERFACE}
 {% endif %}
 
 @bp.post("/echo")

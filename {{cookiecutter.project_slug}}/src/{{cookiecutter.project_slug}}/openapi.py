@@ -1,0 +1,156 @@
+"""OpenAPI from the same pydantic models that validate the requests.
+
+`@operation(...)` on a view validates its body or query string into models and records them;
+`/openapi.json` walks the app's routes and describes each recorded operation, so the document
+cannot drift from what the code accepts.
+"""
+
+import functools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http import HTTPStatus
+
+{% if cookiecutter.__framework == "flask" -%}
+from flask import Blueprint, Flask, current_app
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+{%- else -%}
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+from quart import Blueprint, Quart, current_app
+{%- endif %}
+from werkzeug.routing import Rule
+
+from .schemas.errors import ErrorResponse
+from .validation import json_body, query_args
+
+REF_TEMPLATE = "#/components/schemas/{model}"
+# <int(max=9):item_id> -> {item_id}
+PATH_PARAMETER = re.compile(r"<(?:[^<>:]+:)?(\w+)>")
+
+bp = Blueprint("openapi", __name__)
+
+
+@dataclass(frozen=True)
+class Operation:
+    summary: str
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    # Status -> the model of its body (None: no body).
+    responses: dict[int, type[BaseModel] | None] = field(default_factory=dict)
+
+    def all_responses(self) -> dict[int, type[BaseModel] | None]:
+        """The declared responses, plus the errors validation itself can answer."""
+        implied: dict[int, type[BaseModel] | None] = {}
+        if self.body:
+            implied |= {400: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse}
+        if self.body or self.query:
+            implied[422] = ErrorResponse
+        return implied | self.responses
+
+
+def operation(
+    summary: str,
+    *,
+    body: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+    responses: dict[int, type[BaseModel] | None],
+) -> Callable:
+    """Validate the request into `body=` and `query=` arguments of the view, and document it."""
+
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)
+        {{ cookiecutter.__async }}def validating_view(**kwargs):
+            if body is not None:
+                kwargs["body"] = {{ cookiecutter.__await }}json_body(body)
+            if query is not None:
+                kwargs["query"] = query_args(query)
+            return {{ cookiecutter.__await }}view(**kwargs)
+
+        validating_view.openapi = Operation(summary, body, query, responses)
+        return validating_view
+
+    return decorate
+
+
+def path_parameters(rule: Rule) -> list[dict]:
+    parameters = []
+    for name, converter in rule._converters.items():
+        schema: dict = {"type": "string"}
+        if type(converter).__name__ == "IntegerConverter":
+            schema = {"type": "integer", "minimum": converter.min or 0}
+            if converter.max is not None:
+                schema["maximum"] = converter.max
+        parameters.append({"name": name, "in": "path", "required": True, "schema": schema})
+    return parameters
+
+
+def query_parameters(model: type[BaseModel]) -> list[dict]:
+    schema = model.model_json_schema()
+    required = set(schema.get("required", []))
+    return [
+        {"name": name, "in": "query", "required": name in required, "schema": property_schema}
+        for name, property_schema in schema["properties"].items()
+    ]
+
+
+def openapi_document(app: {{ cookiecutter.__app_class }}) -> dict:
+    paths: dict[str, dict] = {}
+    described: list[tuple[str, dict, Operation]] = []
+    for rule in app.url_map.iter_rules():
+        spec = getattr(app.view_functions[rule.endpoint], "openapi", None)
+        if spec is None:
+            continue
+        path = PATH_PARAMETER.sub(r"{\1}", rule.rule)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            entry: dict = {"summary": spec.summary, "operationId": rule.endpoint}
+            parameters = path_parameters(rule)
+            if spec.query:
+                parameters += query_parameters(spec.query)
+            if parameters:
+                entry["parameters"] = parameters
+            paths.setdefault(path, {})[method.lower()] = entry
+            described.append((method, entry, spec))
+
+    # One pass over every model, so shared ones (ItemOut in ItemPage) become one component.
+    models = {(spec.body, "validation") for _, _, spec in described if spec.body}
+    models |= {
+        (model, "serialization")
+        for _, _, spec in described
+        for model in spec.all_responses().values()
+        if model
+    }
+    refs, definitions = models_json_schema(sorted(models, key=str), ref_template=REF_TEMPLATE)
+    for _, entry, spec in described:
+        if spec.body:
+            entry["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": refs[spec.body, "validation"]}},
+            }
+        entry["responses"] = {
+            str(status): response(status, refs.get((model, "serialization")) if model else None)
+            for status, model in sorted(spec.all_responses().items())
+        }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "{{ cookiecutter.project_name }}", "version": "0.1.0"},
+        "paths": paths,
+        "components": {"schemas": definitions.get("$defs", {})},
+    }
+
+
+def response(status: int, schema: dict | None) -> dict:
+    answer: dict = {"description": HTTPStatus(status).phrase}
+    if schema is not None:
+        answer["content"] = {"application/json": {"schema": schema}}
+    return answer
+
+
+@bp.get("/openapi.json")
+{{ cookiecutter.__async }}def openapi_json():
+    app = current_app._get_current_object()
+    document = app.extensions.get("openapi")
+    if document is None:  # built once: the routes do not change while the app runs
+        document = app.extensions["openapi"] = openapi_document(app)
+    return document

@@ -1,0 +1,1 @@
+"""The database queries, one module per resource: the views call these and nothing else."""

@@ -1,0 +1,61 @@
+"""Queries for items. Every write is a single statement, so on SQLite a transaction takes the
+write lock at its first statement and waits (busy_timeout) instead of failing mid-transaction."""
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+{%- if cookiecutter.__framework == "quart" %}
+from sqlalchemy.ext.asyncio import AsyncSession as Session
+{%- else %}
+from sqlalchemy.orm import Session
+{%- endif %}
+
+from ..database.models import Item, utc_now
+from ..schemas.items import ItemCreate, ItemUpdate
+
+
+class NameTaken(Exception):
+    """Another item already has this name."""
+
+
+{{ cookiecutter.__async }}def create_item(session: Session, data: ItemCreate) -> Item:
+    item = Item(**data.model_dump())
+    session.add(item)
+    try:
+        {{ cookiecutter.__await }}session.commit()
+    except IntegrityError:
+        {{ cookiecutter.__await }}session.rollback()
+        raise NameTaken(data.name) from None
+    return item
+
+
+{{ cookiecutter.__async }}def get_item(session: Session, item_id: int) -> Item | None:
+    return {{ cookiecutter.__await }}session.get(Item, item_id)
+
+
+{{ cookiecutter.__async }}def list_items(session: Session, after_id: int, limit: int) -> tuple[list[Item], bool]:
+    """Up to `limit` items with ids above `after_id`, in id order, and whether more follow."""
+    query = select(Item).where(Item.id > after_id).order_by(Item.id).limit(limit + 1)
+    items = list(({{ cookiecutter.__await }}session.scalars(query)).all())
+    return items[:limit], len(items) > limit
+
+
+{{ cookiecutter.__async }}def update_item(session: Session, item_id: int, data: ItemUpdate) -> Item | None:
+    statement = (
+        update(Item)
+        .where(Item.id == item_id)
+        .values(**data.changes(), updated_at=utc_now())
+        .returning(Item)
+    )
+    try:
+        item = ({{ cookiecutter.__await }}session.scalars(statement)).one_or_none()
+        {{ cookiecutter.__await }}session.commit()
+    except IntegrityError:
+        {{ cookiecutter.__await }}session.rollback()
+        raise NameTaken(data.name) from None
+    return item
+
+
+{{ cookiecutter.__async }}def delete_item(session: Session, item_id: int) -> bool:
+    result = {{ cookiecutter.__await }}session.execute(delete(Item).where(Item.id == item_id))
+    {{ cookiecutter.__await }}session.commit()
+    return result.rowcount > 0
