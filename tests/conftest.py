@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from postgres_support import postgres  # noqa: F401 - the session's PostgreSQL cluster
+
 TEMPLATE = Path(__file__).resolve().parent.parent
+# pytest-cookies renders cookiecutter.json itself, before Cookiecutter puts the template on the
+# import path, so its Jinja extension (local_extensions.py) must be importable from here too.
+sys.path.append(str(TEMPLATE))
 # The modes a project can be generated in, and the answers that produce each.
 MODES = {
     "wsgi": {"interface": "wsgi"},
@@ -47,7 +52,8 @@ def pytest_collection_modifyitems(items):
     """Under `pytest -n 2 --dist loadgroup`, keep each mode's venv, server and image on one
     worker: two workers installing into one venv at once would break each other."""
     for item in items:
-        mode = getattr(item, "callspec", None) and item.callspec.params.get("installed_project")
+        params = item.callspec.params if hasattr(item, "callspec") else {}
+        mode = params.get("installed_project") or params.get("installed_postgres_project")
         if mode:
             item.add_marker(pytest.mark.xdist_group(mode))
 
@@ -79,11 +85,35 @@ def ensure_venv(mode: str) -> Path:
     return venv
 
 
-@pytest.fixture(scope="session", params=list(MODES))
-def installed_project(request, cookies_session):
-    """A baked project per mode, installed with `make install` into a reused venv."""
-    mode = request.param
-    project = bake(cookies_session, project_name=f"Shop {mode}", **MODES[mode])
+def install(mode: str, project: Path) -> Path:
+    """`make install` into the mode's venv: the SQLite and PostgreSQL projects of a mode share it
+    (different package names), which the xdist grouping keeps on one worker."""
     venv = ensure_venv(mode)
     run(["make", "install", f"VENV={venv}"], cwd=project)
-    return mode, project, venv
+    return venv
+
+
+@pytest.fixture(scope="session", params=list(MODES))
+def installed_project(request, cookies_session):
+    """A baked project per mode (SQLite, the default database), installed with `make install`."""
+    mode = request.param
+    project = bake(cookies_session, project_name=f"Shop {mode}", database="sqlite", **MODES[mode])
+    return mode, project, install(mode, project)
+
+
+@pytest.fixture(scope="session", params=list(MODES))
+def installed_postgres_project(request, cookies_session):
+    """The same per mode with `database=postgresql`."""
+    mode = request.param
+    answers = {"project_name": f"Shop {mode} pg", "database": "postgresql", **MODES[mode]}
+    project = bake(cookies_session, **answers)
+    return mode, project, install(mode, project)
+
+
+def migrate(project: Path, venv: Path, database_url: str) -> None:
+    """`make migrate`, as a team would run it, against `database_url`."""
+    run(
+        ["make", "migrate", f"VENV={venv}"],
+        cwd=project,
+        env={**os.environ, "DATABASE_URL": database_url},
+    )

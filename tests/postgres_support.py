@@ -22,6 +22,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+
 from postgres_cluster import ClusterError, PostgresCluster, unavailable_reason
 
 URL_VARIABLE = "TEMPLATE_POSTGRES_URL"

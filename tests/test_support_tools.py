@@ -9,11 +9,10 @@ import time
 from pathlib import Path
 
 import pytest
-from postgres_cluster import ClusterError, connection_env, find_psql, run_psql
-from postgres_support import postgres  # noqa: F401  (until conftest.py imports it)
-from tcp_proxy import TcpProxy
 
 from conftest import report
+from postgres_cluster import ClusterError, connection_env, find_psql, run_psql
+from tcp_proxy import TcpProxy
 
 CLI = Path(__file__).resolve().parent / "postgres_cluster.py"
 # PostgreSQL's SSLRequest: a server without SSL answers it with the single byte "N".
@@ -34,7 +33,7 @@ def wait_for(condition, timeout=5.0):
     return True
 
 
-def test_cluster_gives_fresh_databases(postgres):  # noqa: F811
+def test_cluster_gives_fresh_databases(postgres):
     if postgres.started_in is not None:
         report(f"postgres: cluster started in {postgres.started_in:.2f} s")
     url = postgres.create_database("support_tools_fresh")
@@ -70,7 +69,7 @@ def test_cluster_gives_fresh_databases(postgres):  # noqa: F811
         run_psql(url.replace(postgres.password, "wrong-password"), "SELECT 1;")
 
 
-def test_proxy_outage_cuts_and_restores_postgres(postgres):  # noqa: F811
+def test_proxy_outage_cuts_and_restores_postgres(postgres):
     postgres.create_database("support_tools_outage")
     with TcpProxy(postgres.host, postgres.port) as proxy:
         url = postgres.database_url("support_tools_outage", port=proxy.port)
@@ -172,7 +171,7 @@ def test_proxy_forwards_cuts_and_joins_threads():
     assert proxy.active == 0
 
 
-def test_cluster_cli_prints_only_the_url_and_reuses_the_running_cluster(postgres):  # noqa: F811
+def test_cluster_cli_prints_only_the_url_and_reuses_the_running_cluster(postgres):
     # The `postgres` fixture only gates on PostgreSQL being installed; this starts its own.
     with tempfile.TemporaryDirectory(prefix="template-postgres-cli-") as tmp:
         command = [sys.executable, str(CLI)]

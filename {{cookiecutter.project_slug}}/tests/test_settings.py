@@ -27,6 +27,9 @@ def test_values_come_from_the_environment():
             "LOG_LEVEL": "DEBUG",
             "SLOW_MAX_SECONDS": "2.5",
             "MAX_CONTENT_LENGTH": "2048",
+{%- if cookiecutter.database == "postgresql" %}
+            "DATABASE_URL": "postgresql://app:password@db.example.com/app",
+{%- endif %}
         }
     )
     assert settings.secret_key == GOOD_SECRET
@@ -63,6 +66,10 @@ def test_create_app_refuses_to_start_in_production_without_secret(monkeypatch):
         ("MAX_CONTENT_LENGTH", "0"),
         ("LOG_LEVEL", "LOUD"),
         ("APP_ENV", "staging"),
+{%- if cookiecutter.database != "none" %}
+        ("DATABASE_URL", "not a url"),
+        ("DATABASE_POOL_TIMEOUT", "soon"),
+{%- endif %}
     ],
 )
 def test_malformed_setting_names_the_variable(name, value):

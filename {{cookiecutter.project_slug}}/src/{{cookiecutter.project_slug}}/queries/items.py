@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 {%- endif %}
 
 from ..database.models import Item, utc_now
-from ..schemas.items import ItemCreate, ItemUpdate
+from ..schemas.items import MAX_ID, ItemCreate, ItemUpdate
 
 
 class NameTaken(Exception):
@@ -28,7 +28,14 @@ class NameTaken(Exception):
     return item
 
 
+def could_exist(item_id: int) -> bool:
+    """Ids past the column's range are simply not there (the database would refuse to compare)."""
+    return 0 < item_id <= MAX_ID
+
+
 {{ cookiecutter.__async }}def get_item(session: Session, item_id: int) -> Item | None:
+    if not could_exist(item_id):
+        return None
     return {{ cookiecutter.__await }}session.get(Item, item_id)
 
 
@@ -40,6 +47,8 @@ class NameTaken(Exception):
 
 
 {{ cookiecutter.__async }}def update_item(session: Session, item_id: int, data: ItemUpdate) -> Item | None:
+    if not could_exist(item_id):
+        return None
     statement = (
         update(Item)
         .where(Item.id == item_id)
@@ -56,6 +65,8 @@ class NameTaken(Exception):
 
 
 {{ cookiecutter.__async }}def delete_item(session: Session, item_id: int) -> bool:
+    if not could_exist(item_id):
+        return False
     result = {{ cookiecutter.__await }}session.execute(delete(Item).where(Item.id == item_id))
     {{ cookiecutter.__await }}session.commit()
     return result.rowcount > 0

@@ -70,7 +70,9 @@ def decode_cursor(cursor: str) -> int:
 
 class ItemListQuery(BaseModel):
     limit: int = Field(PAGE_SIZE_DEFAULT, ge=1, le=PAGE_SIZE_MAX)
-    cursor: str | None = Field(None, description="next_cursor from the previous page")
+    cursor: str | None = Field(
+        None, min_length=1, max_length=64, description="next_cursor from the previous page"
+    )
 
     @field_validator("cursor")
     @classmethod

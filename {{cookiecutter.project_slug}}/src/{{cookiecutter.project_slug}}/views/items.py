@@ -17,7 +17,6 @@ from ..openapi import operation
 from ..queries import items as queries
 from ..schemas.errors import ErrorResponse
 from ..schemas.items import (
-    MAX_ID,
     ItemCreate,
     ItemListQuery,
     ItemOut,
@@ -27,7 +26,7 @@ from ..schemas.items import (
 )
 
 bp = Blueprint("items", __name__, url_prefix="/items")
-ITEM_URL = f"/<int(max={MAX_ID}):item_id>"
+ITEM_URL = "/<int:item_id>"
 # The database can be busy or away for any of these.
 UNAVAILABLE = {503: ErrorResponse}
 
