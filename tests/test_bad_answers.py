@@ -26,6 +26,15 @@ def generate(output_dir, *answers):
     )
 
 
+@pytest.mark.parametrize(
+    ("name", "directory"), [("Café Orders", "cafe_orders"), ("Flask", "flask_service")]
+)
+def test_any_project_name_gets_a_default_slug_that_generates(tmp_path, name, directory):
+    result = generate(tmp_path, f"project_name={name}", "database=none")
+    assert result.returncode == 0, result.stderr
+    assert [p.name for p in tmp_path.iterdir()] == [directory]
+
+
 def test_good_answers_generate_the_named_directory(tmp_path):
     result = generate(tmp_path, "interface=asgi", "project_name=Acme Orders")
     assert result.returncode == 0, result.stderr
@@ -37,9 +46,10 @@ def test_good_answers_generate_the_named_directory(tmp_path):
     ("answer", "message"),
     [
         ("project_slug=2fast", "project_slug '2fast' is not a valid Python identifier"),
-        ("project_name=My-App!", "project_slug 'my_app!' is not a valid Python identifier"),
         ("project_slug=class", "project_slug 'class' is a Python keyword"),
-        ("project_name=Café Orders", "project_slug 'café_orders' may use only ASCII letters"),
+        ("project_slug=café_orders", "project_slug 'café_orders' may use only ASCII letters"),
+        ("project_slug=my_app!", "project_slug 'my_app!' is not a valid Python identifier"),
+        ("database=mysql", "mysql"),
         ("project_slug=quart", "project_slug 'quart' would shadow the module 'quart'"),
         ("project_slug=Orders", "project_slug 'Orders' must be lower case"),
         ("project_slug=flask", "project_slug 'flask' would shadow the module 'flask'"),

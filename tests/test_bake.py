@@ -11,7 +11,7 @@ import pytest
 from conftest import TEMPLATE, bake
 
 OPTIONS = json.loads((TEMPLATE / "cookiecutter.json").read_text())
-QUESTIONS = ("interface", "asgi_framework", "python_version", "license")
+QUESTIONS = ("interface", "asgi_framework", "database", "python_version", "license")
 COMBINATIONS = [
     answers
     for answers in (
@@ -39,6 +39,7 @@ COMMON_FILES = [
     "src/{slug}/settings.py",
     "src/{slug}/logs.py",
     "src/{slug}/errors.py",
+    "src/{slug}/readiness.py",
     "src/{slug}/views/demo.py",
     "src/{slug}/views/health.py",
     "tests/conftest.py",
@@ -56,7 +57,30 @@ MODE_FILES = {
     ("asgi", "flask"): ASGI_FILES + ADAPTER_FILES + FLASK_FILES,
     ("asgi", "quart"): ASGI_FILES + WEBSOCKET_FILES,
 }
-OPTIONAL_FILES = WSGI_FILES + ASGI_FILES + ADAPTER_FILES + WEBSOCKET_FILES + FLASK_FILES
+DATABASE_FILES = [
+    "alembic.ini",
+    "src/{slug}/database/__init__.py",
+    "src/{slug}/database/engine.py",
+    "src/{slug}/database/migrate.py",
+    "src/{slug}/database/models.py",
+    "src/{slug}/database/session.py",
+    "src/{slug}/database/url.py",
+    "src/{slug}/database/migrations/env.py",
+    "src/{slug}/database/migrations/script.py.mako",
+    "src/{slug}/database/migrations/versions/0001_create_items.py",
+    "src/{slug}/openapi.py",
+    "src/{slug}/queries/items.py",
+    "src/{slug}/schemas/items.py",
+    "src/{slug}/validation.py",
+    "src/{slug}/views/items.py",
+    "tests/test_database.py",
+    "tests/test_items.py",
+    "tests/test_migrations.py",
+    "tests/test_openapi.py",
+]
+OPTIONAL_FILES = (
+    WSGI_FILES + ASGI_FILES + ADAPTER_FILES + WEBSOCKET_FILES + FLASK_FILES + DATABASE_FILES
+)
 UNRENDERED = re.compile(r"{{\s*cookiecutter|{%\s*(if|for|raw|endif|now)\b")
 
 
@@ -77,6 +101,8 @@ def paths(patterns, slug="acme_orders"):
 def test_bake_writes_the_files_of_the_chosen_mode(baked):
     answers, project = baked
     wanted = MODE_FILES[answers["interface"], answers["asgi_framework"]]
+    if answers["database"] != "none":
+        wanted = wanted + DATABASE_FILES
     assert project.name == "acme_orders"
     missing = [p for p in paths(COMMON_FILES + wanted) if not (project / p).is_file()]
     assert missing == []
@@ -111,6 +137,22 @@ def test_bake_records_the_answers_and_renders_the_choices(baked):
         "Proprietary": "All rights reserved",
     }[answers["license"]]
     assert expected in license_text
+
+
+def test_bake_depends_on_exactly_the_database_chosen(baked):
+    answers, project = baked
+    pyproject = (project / "pyproject.toml").read_text()
+    database, quart = answers["database"], answers["asgi_framework"] == "quart"
+    assert ("sqlalchemy" in pyproject) == (database != "none")
+    assert ("alembic" in pyproject) == (database != "none")
+    assert ("psycopg" in pyproject) == (database == "postgresql")
+    assert ("aiosqlite" in pyproject) == (database == "sqlite" and quart)
+    makefile = (project / "Makefile").read_text()
+    assert ("\nmigrate:" in makefile) == (database != "none")
+    assert ("/items" in (project / "README.md").read_text()) == (database != "none")
+    compose = (project / "compose.yaml").read_text()
+    assert ("  db:" in compose) == (database == "postgresql")
+    assert ("  migrate:" in compose) == (database != "none")
 
 
 def test_baked_project_passes_ruff(baked):

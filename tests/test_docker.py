@@ -4,6 +4,7 @@ These tests skip, with the reason, where no daemon can run; `.ci/run` sets REQUI
 there they fail instead of skipping.
 """
 
+import json
 import os
 import shutil
 import subprocess
@@ -11,6 +12,7 @@ import sys
 import threading
 import time
 import urllib.request
+import uuid
 
 import pytest
 import yaml
@@ -97,6 +99,32 @@ def test_compose_file_is_valid(installed_project):
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_postgresql_compose_file_is_valid(installed_postgres_project):
+    _, project, _ = installed_postgres_project
+    compose = shutil.which("docker-compose")
+    if compose is None:
+        pytest.skip("docker-compose is not installed (tests/docker/setup.sh installs it)")
+    result = subprocess.run(
+        [compose, "-f", "compose.yaml", "config", "--format", "json"],
+        cwd=project,
+        env={**os.environ, "SECRET_KEY": SECRET, "POSTGRES_PASSWORD": "compose-test"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    services = json.loads(result.stdout)["services"]
+    assert services["migrate"]["command"] == ["migrate"]
+    assert services["web"]["depends_on"] == {
+        "db": {"condition": "service_healthy", "required": True},
+        "migrate": {"condition": "service_completed_successfully", "required": True},
+    }
+    url = services["web"]["environment"]["DATABASE_URL"]
+    assert url == services["migrate"]["environment"]["DATABASE_URL"]
+    assert url.startswith("postgresql://app:compose-test@db:5432/")
+    assert "healthcheck" in services["db"]
 
 
 def http_get(port, path, timeout=10):
@@ -193,7 +221,7 @@ def test_image_builds_runs_and_stops_gracefully(image):
         assert stop_seconds < GRACEFUL_STOP_SECONDS
     finally:
         logs = docker("logs", container, check=False).stdout
-        docker("rm", "--force", container, check=False)
+        docker("rm", "--force", "--volumes", container, check=False)
     report(
         f"[{mode}] docker: build {build_seconds:.1f} s, image {size_mb:.0f} MB "
         f"(+{growth_mb:.0f} MB over the base), first 200 {first_200:.2f} s after run, "
@@ -201,3 +229,42 @@ def test_image_builds_runs_and_stops_gracefully(image):
     )
     assert all(line.startswith("{") for line in logs.splitlines() if line.strip())
     assert growth_mb <= MAX_IMAGE_GROWTH_MB
+
+
+def test_image_migrates_then_serves_items_from_a_volume(image):
+    """`docker run IMAGE migrate` applies the migrations to the SQLite file on a volume and exits
+    0; the default command then serves /items from it."""
+    mode, image_id, _ = image
+    volume = f"template-test-{mode}-{uuid.uuid4().hex[:8]}"
+    container = None
+    try:
+        migrated = docker("run", "--rm", "--volume", f"{volume}:/app/data", image_id, "migrate")
+        assert "Migrations applied" in migrated.stdout + migrated.stderr
+        port = free_port()
+        container = docker(
+            "run",
+            "--detach",
+            "--publish",
+            f"127.0.0.1:{port}:8000",
+            "--env",
+            f"SECRET_KEY={SECRET}",
+            "--volume",
+            f"{volume}:/app/data",
+            image_id,
+        ).stdout.strip()
+        assert wait_for(lambda: answers(port), timeout=30), docker("logs", container).stdout
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/items",
+            data=b'{"name": "from docker"}',
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 201
+            location = response.headers["Location"]
+        assert http_get(port, location)[0] == 200
+        assert http_get(port, "/readyz")[0] == 200
+    finally:
+        if container:
+            docker("rm", "--force", container, check=False)
+        docker("volume", "rm", "--force", volume, check=False)

@@ -115,6 +115,46 @@ def test_remove_tolerates_missing_files(tmp_path):
 
 
 def test_next_steps_name_the_project_and_the_commands():
-    steps = post_gen.next_steps("orders_api")
+    steps = post_gen.next_steps("orders_api", "none")
     assert "cd orders_api" in steps
     assert "make install test" in steps
+    assert "make migrate" not in steps
+
+
+def test_next_steps_migrate_before_serving_with_a_database():
+    assert "make migrate" in post_gen.next_steps("orders_api", "sqlite")
+    steps = post_gen.next_steps("orders_api", "postgresql")
+    assert steps.index("DATABASE_URL") < steps.index("make migrate") < steps.index("make dev")
+
+
+def test_remove_database_files_takes_the_whole_data_layer(tmp_path):
+    slug = post_gen.PROJECT_SLUG
+    keep = [f"src/{slug}/views/demo.py", f"src/{slug}/settings.py"]
+    inside = [f"{directory}/anything.py" for directory in post_gen.DATABASE_DIRS]
+    make_tree(tmp_path, keep + inside + post_gen.DATABASE_FILES)
+    post_gen.remove_database_files(tmp_path)
+    assert all((tmp_path / p).exists() for p in keep)
+    leftovers = [p for p in inside + post_gen.DATABASE_FILES + post_gen.DATABASE_DIRS]
+    assert not any((tmp_path / p).exists() for p in leftovers)
+
+
+@pytest.mark.parametrize(
+    ("name", "slug"),
+    [
+        ("Acme Orders", "acme_orders"),
+        ("Café Orders", "cafe_orders"),
+        ("Über-Service 2.0", "uber_service_2_0"),
+        ("My-App!", "my_app"),
+        ("2fast", "service_2fast"),
+        ("Flask", "flask_service"),
+        ("Logging", "logging_service"),
+        ("Class", "class_service"),
+        ("東京", "dong_jing"),
+        ("!!!", "service"),
+    ],
+)
+def test_every_project_name_derives_a_slug_the_hook_accepts(name, slug):
+    from local_extensions import python_package
+
+    assert python_package(name) == slug
+    assert pre_gen.check_slug(slug) is None

@@ -19,11 +19,11 @@ gets a new loop ("attached to a different loop"). A sync engine behaves the same
 import time
 from pathlib import Path
 
-{%- if cookiecutter.__framework == "quart" %}
+{% if cookiecutter.__framework == "quart" -%}
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-{%- else %}
+{%- else -%}
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 {%- endif %}

@@ -1,0 +1,5 @@
+"""`python -m bench` (what benchmarks/run starts)."""
+
+from .main import main
+
+main()

@@ -1,0 +1,118 @@
+"""Bake a generated project, install it, and add the small apps the benchmark serves."""
+
+import functools
+import json
+import sys
+from pathlib import Path
+
+from .config import BENCH_BIN, MODES, ROOT, VENVS
+from .processes import run
+
+# The generated app, unchanged, plus a CPU-bound view (about 5 ms of pure Python).
+BENCH_APP = """
+from {slug} import create_app
+
+app = create_app()
+
+
+@app.get("/cpu")
+{async_}def cpu():
+    return {{"total": sum(i * i for i in range(60_000))}}
+"""
+# Flask under ASGI: the generated adapter, and the bare WsgiToAsgi most guides show.
+ADAPTER_EXTRA = """
+import os
+
+from asgiref.wsgi import WsgiToAsgi
+
+from {slug}.asgi_adapter import ThreadPoolWsgiToAsgi
+from {slug}.settings import worker_threads
+
+asgi = ThreadPoolWsgiToAsgi(app, worker_threads(os.environ))
+naive = WsgiToAsgi(app)
+"""
+# The same `/` with the same secret (so both pay for the session machinery) and no middleware:
+# what our logging, request ids and error handling cost.
+BARE_APP = """
+import os
+
+from {framework} import {app_class}
+
+app = {app_class}(__name__)
+app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
+
+
+@app.get("/")
+{async_}def hello():
+    return {{"message": "Hello", "interface": "bare"}}
+"""
+BARE_ADAPTER_EXTRA = """
+from {slug}.asgi_adapter import ThreadPoolWsgiToAsgi
+from {slug}.settings import worker_threads
+
+asgi = ThreadPoolWsgiToAsgi(app, worker_threads(os.environ))
+"""
+
+
+# The template's first (default) answer to `database`: what the HTTP rows' projects get.
+DEFAULT_DATABASE = json.loads((ROOT / "cookiecutter.json").read_text())["database"][0]
+
+
+@functools.cache
+def bake_and_install(
+    mode: str, workdir: Path, database: str = DEFAULT_DATABASE
+) -> tuple[Path, Path]:
+    """Bake one mode, install it into the venv the template's tests also use, add bench apps.
+
+    Baked once per run: the database rows reuse the HTTP rows' project for the default database.
+    Another database gets a project and a venv of its own (its driver differs).
+    """
+    suffix = "" if database == DEFAULT_DATABASE else f" {database}"
+    run(
+        [
+            BENCH_BIN / "cookiecutter",
+            str(ROOT),
+            "--no-input",
+            "--output-dir",
+            str(workdir),
+            *MODES[mode],
+            f"database={database}",
+            f"project_name=Bench {mode}{suffix}",
+        ]
+    )
+    project = workdir / f"bench_{mode}{suffix.replace(' ', '_')}"
+    venv = VENVS / f"{mode}{suffix.replace(' ', '-')}"
+    if not (venv / "bin" / "python").exists():
+        run([sys.executable, "-m", "venv", str(venv)])
+    run([venv / "bin" / "pip", "install", "-q", "-e", str(project)])
+    slug, quart = project.name, mode == "quart"
+    async_ = "async " if quart else ""
+    bench_app = BENCH_APP.format(slug=slug, async_=async_)
+    bare_app = BARE_APP.format(
+        framework="quart" if quart else "flask",
+        app_class="Quart" if quart else "Flask",
+        async_=async_,
+    )
+    if mode == "asgi":
+        bench_app += ADAPTER_EXTRA.format(slug=slug)
+        bare_app += BARE_ADAPTER_EXTRA.format(slug=slug)
+    (project / "bench_app.py").write_text(bench_app)
+    (project / "bare_app.py").write_text(bare_app)
+    return project, venv
+
+
+def serve_command(mode: str, project: Path, venv: Path, app: str) -> list[str]:
+    """The mode's production server (gunicorn.conf.py or asgi_server.main) serving `app`."""
+    if mode == "wsgi":
+        return [str(venv / "bin" / "gunicorn"), "-c", "gunicorn.conf.py", app]
+    return [
+        str(venv / "bin" / "python"),
+        "-c",
+        f"from {project.name}.asgi_server import main; main({app!r})",
+    ]
+
+
+def served_app(mode: str, bare: bool = False) -> str:
+    """The import string of the bench app (or the bare app) for the mode's server."""
+    module = "bare_app" if bare else "bench_app"
+    return f"{module}:asgi" if mode == "asgi" else f"{module}:app"

@@ -1,0 +1,21 @@
+"""Paths and fixed values every part of the benchmark shares."""
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+# The template's tests keep one venv per mode here; sharing them saves reinstalling everything.
+VENVS = Path(os.environ.get("TEMPLATE_VENV_CACHE", ROOT / ".cache" / "venvs"))
+# cookiecutter lives beside the interpreter that runs the benchmark.
+BENCH_BIN = Path(sys.executable).parent
+SECRET = "benchmark-only-" + "x" * 40
+PORT = 18731
+
+# Generated modes: the answers that produce them.
+MODES = {
+    "wsgi": ["interface=wsgi"],
+    "asgi": ["interface=asgi", "asgi_framework=flask"],
+    "quart": ["interface=asgi", "asgi_framework=quart"],
+}

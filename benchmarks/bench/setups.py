@@ -1,0 +1,101 @@
+"""What is measured: setups (a server command) and scenarios (a path at a concurrency)."""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .baking import bake_and_install, serve_command, served_app
+from .config import MODES, PORT
+
+
+@dataclass
+class Scenario:
+    name: str
+    path: str
+    connections: int
+    sleep: float | None = None  # seconds each request waits, for % of ideal
+    capacity: int | None = None  # most requests the server can have waiting at once, if capped
+    script: Path | None = None  # a wrk Lua script that writes the requests
+
+    @property
+    def ideal_rps(self) -> float | None:
+        if not self.sleep:
+            return None
+        return min(self.connections, self.capacity or self.connections) / self.sleep
+
+
+@dataclass
+class Setup:
+    name: str
+    label: str
+    command: list[str]
+    cwd: Path
+    scenarios: list[Scenario] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)  # on top of server_env()
+
+
+# The HTTP rows' setups, in the order they run: each mode, its bare app, and after asgi the naive
+# reference.
+HTTP_SETUPS = [
+    name
+    for mode in MODES
+    for name in (mode, f"{mode}-bare", *(["naive"] if mode == "asgi" else []))
+]
+
+
+def scenarios(quick: bool) -> list[Scenario]:
+    levels = (64, 256) if quick else (64, 256, 1024)
+    found = [Scenario("hello", "/", 64)]
+    for sleep in (0.1, 1.0):
+        found += [
+            Scenario(f"slow {sleep:g} s", f"/slow?seconds={sleep:g}", n, sleep) for n in levels
+        ]
+    found.append(Scenario("cpu", "/cpu", 64))
+    return found
+
+
+def setups(workdir: Path, quick: bool) -> list[Setup]:
+    """Each mode, generated and bare, and the naive reference; bakes and installs each mode."""
+    every = scenarios(quick)
+    hello_only = [s for s in every if s.name == "hello"]
+    found = []
+    for mode in MODES:
+        project, venv = bake_and_install(mode, workdir)
+        found += [
+            Setup(
+                mode,
+                f"{mode}: generated, production server config",
+                serve_command(mode, project, venv, served_app(mode)),
+                project,
+                every,
+            ),
+            Setup(
+                f"{mode}-bare",
+                f"{mode}: bare app, no middleware, same server config",
+                serve_command(mode, project, venv, served_app(mode, bare=True)),
+                project,
+                hello_only,
+            ),
+        ]
+        if mode == "asgi":
+            naive = [
+                str(venv / "bin" / "uvicorn"),
+                "bench_app:naive",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(PORT),
+                "--workers",
+                "2",
+                "--log-level",
+                "warning",
+            ]
+            found.append(
+                Setup(
+                    "naive",
+                    "reference: uvicorn + bare asgiref WsgiToAsgi, 2 workers",
+                    naive,
+                    project,
+                    every,
+                )
+            )
+    return found

@@ -1,0 +1,52 @@
+"""The targets the servers issue set, and whether a run met them."""
+
+from .config import MODES
+
+
+def find(results, setup, scenario, connections):
+    for run_ in results.get(setup, {}).get("runs", []):
+        if run_["scenario"] == scenario and run_["connections"] == connections:
+            return run_
+    return None
+
+
+# (setup, connections, minimum % of ideal), for both /slow scenarios.
+TARGETS = [
+    ("wsgi", 64, 90),
+    ("wsgi", 256, 80),
+    ("asgi", 256, 90),
+    ("asgi", 1024, 70),
+    ("quart", 256, 90),
+    ("quart", 1024, 85),
+]
+
+
+def verdicts(results) -> list[str]:
+    lines = []
+    for setup, connections, minimum in TARGETS:
+        for scenario in ("slow 0.1 s", "slow 1 s"):
+            run_ = find(results, setup, scenario, connections)
+            if run_ is None:
+                continue
+            ok = run_["pct_ideal"] >= minimum and run_["non_2xx"] == 0 and not run_["socket_errors"]
+            lines.append(
+                f"- {'met' if ok else 'MISSED'}: {setup} {scenario} at {connections} connections "
+                f">= {minimum}% of ideal: {run_['pct_ideal']}%, p99 {run_['p99_ms']} ms, "
+                f"{run_['non_2xx']} non-2xx, {run_['socket_errors']} socket errors"
+            )
+    for interface in MODES:
+        ours, bare = (
+            find(results, interface, "hello", 64),
+            find(results, f"{interface}-bare", "hello", 64),
+        )
+        if ours and bare:
+            ratio = ours["rps"] / bare["rps"]
+            lines.append(
+                f"- {'met' if ratio >= 0.8 else 'MISSED'}: {interface} `/` at 0.8x bare Flask or "
+                f"better: {ours['rps']:.0f} vs {bare['rps']:.0f} rps = {ratio:.2f}x"
+            )
+    for setup in (name for name in MODES if name in results):
+        cold = results[setup]["cold_start_s"]
+        verdict = "met" if cold < 2 else "MISSED"
+        lines.append(f"- {verdict}: {setup} cold start to first 200 under 2 s: {cold} s")
+    return lines

@@ -1,0 +1,25 @@
+"""How many processes the production server starts and how big each one's pool is.
+
+Usage: python server_shape.py MODE SLUG  (in the project directory, with the server's environment)
+Reads the figures from the project itself (gunicorn.conf.py, asgi_server.main, the settings), so
+the benchmark's "ideal" follows the defaults wherever they change.
+"""
+
+import json
+import os
+import runpy
+import sys
+from importlib import import_module
+
+mode, slug = sys.argv[1:3]
+pool_size = import_module(f"{slug}.settings").load_database_settings(os.environ).pool_size
+if mode == "wsgi":
+    workers = runpy.run_path("gunicorn.conf.py")["workers"]
+else:
+    import uvicorn
+
+    seen = {}
+    uvicorn.run = lambda _app, **options: seen.update(options)  # read the options, serve nothing
+    import_module(f"{slug}.asgi_server").main()
+    workers = seen["workers"]
+print(json.dumps({"workers": workers, "pool_size": pool_size}))
