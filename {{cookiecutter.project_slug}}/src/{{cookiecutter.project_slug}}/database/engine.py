@@ -33,7 +33,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy import Engine, create_engine
 {%- endif %}
 
-
 {% if cookiecutter.database == "sqlite" -%}
 SQLITE_PRAGMAS = (
     # Write-ahead log: readers and the one writer no longer block each other, across processes.
@@ -59,6 +58,7 @@ def sqlite_file(url: str) -> Path:
     return Path(make_url(url).database)
 
 
+{% else %}
 {% endif -%}
 {% if cookiecutter.__framework == "quart" -%}
 def async_url(url: str) -> str:
