@@ -4,7 +4,6 @@ These tests skip, with the reason, where no daemon can run; `.ci/run` sets REQUI
 there they fail instead of skipping.
 """
 
-import json
 import os
 import shutil
 import subprocess
@@ -24,7 +23,9 @@ from servers import SECRET, free_port
 
 pytestmark = pytest.mark.docker
 GRACEFUL_STOP_SECONDS = 10
-MAX_IMAGE_GROWTH_MB = 60
+# Measured: +39 MB (wsgi), +60 (asgi), +63 (quart) with the SQLite data layer (SQLAlchemy,
+# Alembic, pydantic); +11/+33/+34 MB without one.
+MAX_IMAGE_GROWTH_MB = 75
 
 
 @pytest.fixture(scope="session")
@@ -107,7 +108,7 @@ def test_postgresql_compose_file_is_valid(installed_postgres_project):
     if compose is None:
         pytest.skip("docker-compose is not installed (tests/docker/setup.sh installs it)")
     result = subprocess.run(
-        [compose, "-f", "compose.yaml", "config", "--format", "json"],
+        [compose, "-f", "compose.yaml", "config"],
         cwd=project,
         env={**os.environ, "SECRET_KEY": SECRET, "POSTGRES_PASSWORD": "compose-test"},
         capture_output=True,
@@ -115,12 +116,10 @@ def test_postgresql_compose_file_is_valid(installed_postgres_project):
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    services = json.loads(result.stdout)["services"]
+    services = yaml.safe_load(result.stdout)["services"]
     assert services["migrate"]["command"] == ["migrate"]
-    assert services["web"]["depends_on"] == {
-        "db": {"condition": "service_healthy", "required": True},
-        "migrate": {"condition": "service_completed_successfully", "required": True},
-    }
+    conditions = {name: dep["condition"] for name, dep in services["web"]["depends_on"].items()}
+    assert conditions == {"db": "service_healthy", "migrate": "service_completed_successfully"}
     url = services["web"]["environment"]["DATABASE_URL"]
     assert url == services["migrate"]["environment"]["DATABASE_URL"]
     assert url.startswith("postgresql://app:compose-test@db:5432/")
