@@ -6,6 +6,7 @@ cannot drift from what the code accepts.
 """
 
 import functools
+import inspect
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -13,10 +14,10 @@ from http import HTTPStatus
 
 {% if cookiecutter.__framework == "flask" -%}
 from flask import Blueprint, Flask, current_app
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import models_json_schema
 {%- else -%}
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import models_json_schema
 from quart import Blueprint, Quart, current_app
 {%- endif %}
@@ -74,16 +75,18 @@ def operation(
     return decorate
 
 
-def path_parameters(rule: Rule) -> list[dict]:
-    parameters = []
-    for name, converter in rule._converters.items():
-        schema: dict = {"type": "string"}
-        if type(converter).__name__ == "IntegerConverter":
-            schema = {"type": "integer", "minimum": converter.min or 0}
-            if converter.max is not None:
-                schema["maximum"] = converter.max
-        parameters.append({"name": name, "in": "path", "required": True, "schema": schema})
-    return parameters
+def path_parameters(rule: Rule, view: Callable) -> list[dict]:
+    """Each URL variable, typed by the view's own annotation (`item_id: int`)."""
+    annotations = inspect.signature(view).parameters
+    return [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": TypeAdapter(annotations[name].annotation).json_schema(),
+        }
+        for name in sorted(rule.arguments)
+    ]
 
 
 def query_parameters(model: type[BaseModel]) -> list[dict]:
@@ -99,13 +102,14 @@ def openapi_document(app: {{ cookiecutter.__app_class }}) -> dict:
     paths: dict[str, dict] = {}
     described: list[tuple[str, dict, Operation]] = []
     for rule in app.url_map.iter_rules():
-        spec = getattr(app.view_functions[rule.endpoint], "openapi", None)
+        view = app.view_functions[rule.endpoint]
+        spec = getattr(view, "openapi", None)
         if spec is None:
             continue
         path = PATH_PARAMETER.sub(r"{\1}", rule.rule)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             entry: dict = {"summary": spec.summary, "operationId": rule.endpoint}
-            parameters = path_parameters(rule)
+            parameters = path_parameters(rule, view)
             if spec.query:
                 parameters += query_parameters(spec.query)
             if parameters:
