@@ -3,6 +3,7 @@ concurrent writers, an exhausted pool, a database outage, and schemathesis again
 """
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -11,7 +12,7 @@ import time
 import pytest
 
 from conftest import migrate, report
-from servers import start_server
+from servers import SECRET, free_port, serve_command, start_server
 from tcp_proxy import TcpProxy
 
 JSON = {"Content-Type": "application/json"}
@@ -247,3 +248,35 @@ def test_schemathesis_finds_no_server_error(sqlite_server):
     report(f"[{mode}] schemathesis: {' '.join(summary).strip()}")
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     assert_no_traceback(server)
+
+
+@pytest.mark.parametrize(
+    ("database_url", "says"),
+    [
+        (None, "DATABASE_URL is required in production"),
+        ("postgresql://app:hunter2@db:notaport/app", "DATABASE_URL is not a database URL"),
+        ("mysql://app:hunter2@db/app", "DATABASE_URL uses the scheme 'mysql'"),
+    ],
+)
+def test_the_server_refuses_to_start_without_a_usable_database_url(
+    installed_postgres_project, database_url, says
+):
+    _, project, venv = installed_postgres_project
+    env = {**os.environ, "APP_ENV": "production", "SECRET_KEY": SECRET, "PORT": str(free_port())}
+    env.pop("DATABASE_URL", None)
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    result = subprocess.run(
+        serve_command(project, venv),
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert says in output
+    assert "hunter2" not in output
+    assert "Traceback" not in output
