@@ -167,6 +167,20 @@ def image(docker_ready, installed_project):
     docker("rmi", "--force", image_id, check=False)
 
 
+def start_container(image_id, port, *options):
+    """`docker run` the image detached, published on 127.0.0.1:port; returns the container id."""
+    return docker(
+        "run",
+        "--detach",
+        "--publish",
+        f"127.0.0.1:{port}:8000",
+        "--env",
+        f"SECRET_KEY={SECRET}",
+        *options,
+        image_id,
+    ).stdout.strip()
+
+
 def test_image_builds_runs_and_stops_gracefully(image):
     mode, image_id, build_seconds = image
     interface = "wsgi" if mode == "wsgi" else "asgi"
@@ -174,17 +188,7 @@ def test_image_builds_runs_and_stops_gracefully(image):
     growth_mb = size_mb - inspect(BASE_IMAGE)["Size"] / 1e6
     port = free_port()
     run_at = time.perf_counter()
-    container = docker(
-        "run",
-        "--detach",
-        "--publish",
-        f"127.0.0.1:{port}:8000",
-        "--env",
-        f"SECRET_KEY={SECRET}",
-        "--stop-timeout",
-        str(GRACEFUL_STOP_SECONDS),
-        image_id,
-    ).stdout.strip()
+    container = start_container(image_id, port, "--stop-timeout", str(GRACEFUL_STOP_SECONDS))
     try:
         assert wait_for(lambda: answers(port), timeout=30), docker("logs", container).stdout
         first_200 = time.perf_counter() - run_at
@@ -240,17 +244,7 @@ def test_image_migrates_then_serves_items_from_a_volume(image):
         migrated = docker("run", "--rm", "--volume", f"{volume}:/app/data", image_id, "migrate")
         assert "Migrations applied" in migrated.stdout + migrated.stderr
         port = free_port()
-        container = docker(
-            "run",
-            "--detach",
-            "--publish",
-            f"127.0.0.1:{port}:8000",
-            "--env",
-            f"SECRET_KEY={SECRET}",
-            "--volume",
-            f"{volume}:/app/data",
-            image_id,
-        ).stdout.strip()
+        container = start_container(image_id, port, "--volume", f"{volume}:/app/data")
         assert wait_for(lambda: answers(port), timeout=30), docker("logs", container).stdout
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/items",
