@@ -11,7 +11,7 @@ from slugify import slugify  # python-slugify, a dependency of cookiecutter itse
 
 # The pre-generation hook is the one authority on what a slug may be; reuse its check.
 sys.path.insert(0, str(Path(__file__).resolve().parent / "hooks"))
-from pre_gen_project import check_slug  # noqa: E402
+from pre_gen_project import check_slug
 
 
 def python_package(name: str) -> str:
@@ -21,7 +21,7 @@ def python_package(name: str) -> str:
     digit, is a keyword or shadows a module, such as 'Flask') gets a '_service' suffix or a
     'service_' prefix, so the default offered at the prompt is always accepted.
     """
-    slug = slugify(name, separator="_") or "service"
+    slug = slugify(name, separator="_", max_length=40, word_boundary=True) or "service"
     if slug[0].isdigit():
         slug = f"service_{slug}"
     if check_slug(slug):

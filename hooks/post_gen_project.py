@@ -22,6 +22,14 @@ DATABASE_DIRS = [
     f"src/{PROJECT_SLUG}/queries",
     f"src/{PROJECT_SLUG}/schemas",
 ]
+# Kubernetes: a migration Job for PostgreSQL; for SQLite one pod owns the data volume and migrates
+# in an init container instead, so it also keeps its fixed single replica.
+POSTGRESQL_ONLY_FILES = ["deploy/kubernetes/base/migration-job.yaml"]
+SQLITE_ONLY_FILES = [
+    "deploy/kubernetes/base/data-volume.yaml",
+    "deploy/kubernetes/overlays/production/data-volume.yaml",
+]
+SCALABLE_ONLY_FILES = ["deploy/kubernetes/overlays/production/replicas.yaml"]
 DATABASE_FILES = [
     "alembic.ini",
     f"src/{PROJECT_SLUG}/openapi.py",
@@ -93,6 +101,12 @@ def main() -> None:
         remove_websocket_files(root)
     if DATABASE == "none":
         remove_database_files(root)
+    if DATABASE != "postgresql":
+        remove(root, POSTGRESQL_ONLY_FILES)
+    if DATABASE != "sqlite":
+        remove(root, SQLITE_ONLY_FILES)
+    else:
+        remove(root, SCALABLE_ONLY_FILES)
     print(next_steps(PROJECT_SLUG, DATABASE))
 
 

@@ -75,6 +75,8 @@ RESERVED_NAMES = {
 } | set(sys.stdlib_module_names)
 
 SLUG_EXAMPLE = "e.g. 'orders_api'"
+# Kubernetes label values stop at 63 characters; the longest name built from the slug adds 8.
+MAX_SLUG_LENGTH = 50
 
 
 def check_slug(slug: str) -> str | None:
@@ -90,6 +92,14 @@ def check_slug(slug: str) -> str | None:
         return (
             f"project_slug '{slug}' may use only ASCII letters a-z, digits and underscores "
             f"({SLUG_EXAMPLE})."
+        )
+    if slug.startswith("_") or slug.endswith("_"):
+        # It names the image and Kubernetes objects too, which must start and end alphanumeric.
+        return f"project_slug '{slug}' must start and end with a letter or digit ({SLUG_EXAMPLE})."
+    if len(slug) > MAX_SLUG_LENGTH:
+        return (
+            f"project_slug '{slug}' is longer than {MAX_SLUG_LENGTH} characters, too long for "
+            f"Kubernetes names built from it ({SLUG_EXAMPLE})."
         )
     if slug in RESERVED_NAMES:
         return (

@@ -153,6 +153,12 @@ def test_bake_depends_on_exactly_the_database_chosen(baked):
     compose = (project / "compose.yaml").read_text()
     assert ("  db:" in compose) == (database == "postgresql")
     assert ("  migrate:" in compose) == (database != "none")
+    kubernetes = project / "deploy" / "kubernetes"
+    assert (kubernetes / "base" / "kustomization.yaml").is_file()
+    assert (kubernetes / "base" / "migration-job.yaml").exists() == (database == "postgresql")
+    assert (kubernetes / "base" / "data-volume.yaml").exists() == (database == "sqlite")
+    empty = [str(p) for p in kubernetes.rglob("*") if p.is_file() and not p.read_text().strip()]
+    assert empty == []
 
 
 def test_baked_project_passes_ruff(baked):

@@ -218,7 +218,7 @@ def test_a_postgresql_outage_gives_503s_and_the_service_recovers_without_restart
             server.stop()
 
 
-def test_schemathesis_finds_no_server_error(sqlite_server):
+def test_schemathesis_finds_no_server_error(sqlite_server, tmp_path):
     mode, server = sqlite_server
     result = subprocess.run(
         [
@@ -243,6 +243,7 @@ def test_schemathesis_finds_no_server_error(sqlite_server):
         text=True,
         timeout=300,
         check=False,
+        cwd=tmp_path,  # its example database and cache stay out of the checkout
     )
     summary = [line for line in result.stdout.splitlines() if "generated" in line]
     report(f"[{mode}] schemathesis: {' '.join(summary).strip()}")

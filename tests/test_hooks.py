@@ -39,6 +39,9 @@ def test_good_slugs_pass(slug):
         ("test", "shadow"),
         ("logging", "shadow"),
         ("json", "shadow"),
+        ("_orders", "start and end with a letter or digit"),
+        ("orders_", "start and end with a letter or digit"),
+        ("a" * 51, "longer than 50 characters"),
     ],
 )
 def test_bad_slugs_are_explained(slug, reason):
