@@ -104,6 +104,28 @@ def test_an_exhausted_pool_answers_503_after_the_pool_timeout(app, client_for):
     assert client.get("/items").status_code == 200  # the connection is back: served again
 
 
+@pytest.mark.usefixtures("database")
+def test_a_busy_pool_is_not_an_outage_for_readiness(app, client_for):
+    app.config.update(DATABASE_POOL_SIZE=1, DATABASE_POOL_TIMEOUT=3)
+    app = create_app(app.config)
+    client = client_for(app)
+    engine = app.extensions["database"].engine
+{%- if cookiecutter.__framework == "quart" %}
+    held = client.loop.run_until_complete(engine.connect())
+{%- else %}
+    held = engine.connect()
+{%- endif %}
+    try:
+        response = client.get("/readyz")
+    finally:
+{%- if cookiecutter.__framework == "quart" %}
+        client.loop.run_until_complete(held.close())
+{%- else %}
+        held.close()
+{%- endif %}
+    assert response.status_code == 200
+
+
 def test_a_hung_readiness_check_fails_within_about_a_second(app, client_for):
 {%- if cookiecutter.__framework == "quart" %}
 

@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 {%- else -%}
 from sqlalchemy import Engine, create_engine
 {%- endif %}
+from sqlalchemy.pool import NullPool
 
 {% if cookiecutter.database == "sqlite" -%}
 SQLITE_PRAGMAS = (
@@ -99,3 +100,15 @@ def make_engine(url: str, pool_size: int, pool_timeout: float) -> Engine:
 {%- else %}
     return engine  # noqa: RET504 - one place to add event listeners
 {%- endif %}
+
+
+def make_probe_engine(url: str) -> {% if cookiecutter.__framework == "quart" %}AsyncEngine{% else %}Engine{% endif %}:
+    """For readiness: a fresh connection per probe, outside the pool. A pool busy with requests is
+    not an outage, and must not take every replica out of rotation at once."""
+    return {% if cookiecutter.__framework == "quart" %}create_async_engine{% else %}create_engine{% endif %}(
+        {% if cookiecutter.__framework == "quart" %}async_url(url){% else %}url{% endif %},
+        poolclass=NullPool,
+{%- if cookiecutter.database == "postgresql" %}
+        connect_args={"connect_timeout": 5},
+{%- endif %}
+    )

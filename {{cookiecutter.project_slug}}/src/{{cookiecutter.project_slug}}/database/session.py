@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 {%- endif %}
 
 from ..readiness import add_readiness_check
-from .engine import make_engine
+from .engine import make_engine, make_probe_engine
 
 
 @dataclass(frozen=True)
@@ -29,9 +29,11 @@ class Database:
 {%- if cookiecutter.__framework == "quart" %}
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    probe: AsyncEngine  # readiness only: see make_probe_engine
 {%- else %}
     engine: Engine
     sessions: sessionmaker[Session]
+    probe: Engine  # readiness only: see make_probe_engine
 {%- endif %}
 
 
@@ -43,7 +45,7 @@ def init_app(app: {{ cookiecutter.__app_class }}) -> None:
 {%- else %}
     database = open_database(app)
     # The check runs on another thread, outside the app context: give it the engine itself.
-    add_readiness_check(app, "database", lambda: ping(database.engine))
+    add_readiness_check(app, "database", lambda: ping(database.probe))
 {%- endif %}
     app.teardown_appcontext(close_session)
 
@@ -55,7 +57,9 @@ async def open_database() -> None:
     )
     # Objects stay readable after commit: views serialise them once the session is done.
     current_app.extensions["database"] = Database(
-        engine, async_sessionmaker(engine, expire_on_commit=False)
+        engine,
+        async_sessionmaker(engine, expire_on_commit=False),
+        make_probe_engine(config["DATABASE_URL"]),
     )
 
 
@@ -63,6 +67,7 @@ async def close_database() -> None:
     database = current_app.extensions.pop("database", None)
     if database is not None:
         await database.engine.dispose()
+        await database.probe.dispose()
 
 
 async def get_session() -> AsyncSession:
@@ -88,7 +93,7 @@ async def close_session(_error: BaseException | None = None) -> None:
 
 
 async def ping() -> None:
-    async with current_app.extensions["database"].engine.connect() as connection:
+    async with current_app.extensions["database"].probe.connect() as connection:
         await connection.execute(text("SELECT 1"))
 {%- else %}
 def open_database(app: {{ cookiecutter.__app_class }}) -> Database:
@@ -97,7 +102,11 @@ def open_database(app: {{ cookiecutter.__app_class }}) -> Database:
         config["DATABASE_URL"], config["DATABASE_POOL_SIZE"], config["DATABASE_POOL_TIMEOUT"]
     )
     # Objects stay readable after commit: views serialise them once the session is done.
-    database = Database(engine, sessionmaker(engine, expire_on_commit=False))
+    database = Database(
+        engine,
+        sessionmaker(engine, expire_on_commit=False),
+        make_probe_engine(config["DATABASE_URL"]),
+    )
     app.extensions["database"] = database
     return database
 
