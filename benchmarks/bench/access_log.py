@@ -41,7 +41,7 @@ def summarise(entries: list[dict]) -> dict:
     if errors:
         # The exception's last line names the cause ("database is locked", a pool timeout...).
         detail = errors[0].get("exception", "").strip().splitlines()
-        first_error = detail[-1] if detail else errors[0].get("message")
+        first_error = errors[0].get("message", "") + (f": {detail[-1]}" if detail else "")
     return {
         "logged_requests": sum(statuses.values()),
         "statuses": {str(status): count for status, count in sorted(statuses.items())},

@@ -132,7 +132,8 @@ def database_sections(databases: dict, drivers: dict, duration: int, warm_up_s: 
         "ideal = min(connections, processes x pool size) / "
         f"{SLOW_QUERY_SECONDS:g} s. Pool wait: `db_wait_ms` from the server's access log "
         "(getting a pooled connection, pre-ping included), over the lines logged while wrk "
-        "measured. Bare driver: the same SQL from a plain loop with no web framework, threads "
+        "measured; on two shared cores it also holds time spent runnable but not scheduled. "
+        "Bare driver: the same SQL from a plain loop with no web framework, threads "
         "each holding their own connection, as many as the mode's processes x pool size.",
         "",
     ]

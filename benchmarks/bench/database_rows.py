@@ -1,12 +1,16 @@
 """The database rows: each query at each concurrency on a fresh server, with the pool wait the
 server logged for the measured window."""
 
+import contextlib
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .access_log import log_size, read_window, summarise
-from .database_setups import QUERY_LABELS, DatabaseSetup
+from .database_setups import QUERY_LABELS, DatabaseSetup, database_setup
+from .driver_limit import driver_limits
 from .load import load, warm_up
 from .memory import pss_mb
+from .postgres import postgres_cluster, server_version
 from .processes import running, server_env
 from .setups import Scenario
 
@@ -21,6 +25,7 @@ def script_args(setup: DatabaseSetup, scenario: Scenario, phase: str) -> tuple[s
 
 
 def measure_database(setup: DatabaseSetup, duration: int, warm_up_s: int, logs: Path) -> dict:
+    """Each query and concurrency on a freshly started server whose output goes to its own log."""
     print(f"== {setup.label}", flush=True)
     outcome = {
         "label": setup.label,
@@ -62,3 +67,42 @@ def measure_database(setup: DatabaseSetup, duration: int, warm_up_s: int, logs: 
             flush=True,
         )
     return outcome
+
+
+@dataclass
+class DatabaseRun:
+    databases: dict = field(default_factory=dict)  # database -> mode -> outcome
+    drivers: dict = field(default_factory=dict)  # database -> bare-driver rows
+    versions: dict = field(default_factory=dict)  # database servers' versions
+    venvs: list = field(default_factory=list)  # the projects' venvs, for package versions
+    duration_s: int = 0
+    warm_up_s: int = 0
+
+
+def run_database_rows(rows, workdir: Path, quick: bool) -> DatabaseRun:
+    """Database rows for each (mode, database), then each database's bare-driver limit; one
+    PostgreSQL cluster serves the whole run and is stopped whatever happens."""
+    found = DatabaseRun(duration_s=3 if quick else 8, warm_up_s=1 if quick else 2)
+    logs = workdir / "server-logs"
+    logs.mkdir()
+    needs_postgres = any(database == "postgresql" for _, database in rows)
+    with postgres_cluster() if needs_postgres else contextlib.nullcontext() as cluster:
+        if cluster is not None:
+            found.versions["PostgreSQL"] = server_version(cluster)
+        for database in dict.fromkeys(database for _, database in rows):
+            if database == "postgresql" and cluster is None:
+                continue  # postgres_cluster() said why
+            prepared = [
+                database_setup(mode, database, workdir, cluster, quick)
+                for mode, db in rows
+                if db == database
+            ]
+            found.venvs += [setup.venv for setup in prepared]
+            found.databases[database] = {
+                setup.mode: measure_database(setup, found.duration_s, found.warm_up_s, logs)
+                for setup in prepared
+            }
+            found.drivers[database] = driver_limits(
+                database, prepared, workdir, cluster, 2 if quick else 3
+            )
+    return found

@@ -27,7 +27,13 @@ def postgres_cluster():
         print(f"!! no PostgreSQL rows: {reason}", flush=True)
         yield None
         return
-    cluster = module.PostgresCluster.start(CLUSTER_DIR)
+    try:
+        cluster = module.PostgresCluster.start(CLUSTER_DIR)
+    except module.ClusterError as error:
+        # The other rows are worth keeping: go on without PostgreSQL, saying why.
+        print(f"!! no PostgreSQL rows: {error}", flush=True)
+        yield None
+        return
     try:
         yield cluster
     finally:

@@ -1,0 +1,64 @@
+"""The command line: --quick, --only NAME..., --output DIR."""
+
+import argparse
+from pathlib import Path
+
+from . import __doc__ as DESCRIPTION
+from .config import MODES, RESULTS, ROOT
+from .database_setups import DATABASES
+from .setups import HTTP_SETUPS
+
+# Anything short of a full run writes here, so the published results stay as measured.
+PARTIAL_RESULTS = ROOT / ".cache" / "bench-results"
+
+
+def parse_options():
+    """The options, the HTTP setups to run, and the (mode, database) rows to run."""
+    description = " ".join(DESCRIPTION.strip().split("\n\n")[0].split())
+    parser = argparse.ArgumentParser(prog="benchmarks/run", description=description)
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="shorter runs (5 s, database rows 3 s), up to 256 connections",
+    )
+    parser.add_argument(
+        "--only",
+        nargs="*",
+        metavar="NAME",
+        help=(
+            f"run only these: HTTP setups ({', '.join(HTTP_SETUPS)}), 'database' for every "
+            f"database row, a database ({', '.join(DATABASES)}) for its rows in every mode, "
+            "or MODE/DATABASE (e.g. wsgi/sqlite); the bare-driver limit runs with the "
+            "database rows"
+        ),
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        help=f"where results go (default: {RESULTS.relative_to(ROOT)} for a full run, "
+        f"{PARTIAL_RESULTS.relative_to(ROOT)} with --quick or --only)",
+    )
+    options = parser.parse_args()
+    database_rows = [(mode, database) for database in DATABASES for mode in MODES]
+    if not options.only:  # as before: `--only` with no names runs everything
+        return options, list(HTTP_SETUPS), database_rows
+    http, chosen = [], set()
+    for name in options.only:
+        if name in HTTP_SETUPS:
+            http.append(name)
+        elif name == "database":
+            chosen.update(database_rows)
+        elif name in DATABASES:
+            chosen.update((mode, name) for mode in MODES)
+        elif tuple(name.split("/")) in database_rows:
+            chosen.add(tuple(name.split("/")))
+        else:
+            parser.error(f"unknown name {name!r} for --only")
+    return options, http, [row for row in database_rows if row in chosen]
+
+
+def output_dir(options) -> Path:
+    """results/ for a full run only: a quick or partial run must not replace its figures."""
+    if options.output:
+        return options.output
+    return RESULTS if not options.quick and not options.only else PARTIAL_RESULTS
