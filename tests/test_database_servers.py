@@ -4,6 +4,7 @@ concurrent writers, an exhausted pool, a database outage, and schemathesis again
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -281,3 +282,25 @@ def test_the_server_refuses_to_start_without_a_usable_database_url(
     assert says in output
     assert "hunter2" not in output
     assert "Traceback" not in output
+
+
+def test_clients_that_hang_up_mid_request_leave_no_traceback_and_no_lost_connection(sqlite_server):
+    """Clients that disconnect while their requests run: under Quart each such request is
+    cancelled, and its connection must still go back to the pool cleanly."""
+    _, server = sqlite_server
+    for _ in range(5):
+        sockets = []
+        for index in range(200):
+            sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+            path = "/slow-query?seconds=0.05" if index % 2 else "/items?limit=20"
+            sock.sendall(f"GET {path} HTTP/1.1\r\nHost: test\r\n\r\n".encode())
+            sockets.append(sock)
+        time.sleep(0.15)  # queued for a pooled connection, or mid-query
+        for sock in sockets:
+            sock.setsockopt(
+                socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+            )
+            sock.close()  # with a zero linger: a reset, as a client that vanishes
+    time.sleep(1)  # every abandoned request has finished by now
+    assert [server.request("GET", "/items?limit=1")[0] for _ in range(20)] == [200] * 20
+    assert_no_traceback(server)

@@ -8,6 +8,9 @@ The engine is made with the app: each server process imports the app, so each ha
 {%- endif %}
 """
 
+{% if cookiecutter.__framework == "quart" -%}
+import asyncio
+{% endif -%}
 import time
 from dataclasses import dataclass
 
@@ -89,7 +92,9 @@ async def get_session() -> AsyncSession:
 async def close_session(_error: BaseException | None = None) -> None:
     session = g.pop("db_session", None)
     if session is not None:
-        await session.close()
+        # A client that hangs up cancels its request. The rollback that returns the connection to
+        # the pool must finish all the same, or the connection is lost (with a logged traceback).
+        await asyncio.shield(session.close())
 
 
 async def ping() -> None:
