@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .access_log import log_size, read_window, summarise
+from .alternatives import async_engine_setup
 from .database_setups import QUERY_LABELS, DatabaseSetup, database_setup
 from .driver_limit import driver_limits
 from .load import load, warm_up
@@ -98,9 +99,11 @@ def run_database_rows(rows, workdir: Path, quick: bool) -> DatabaseRun:
                 if db == database
             ]
             found.venvs += [setup.venv for setup in prepared]
+            # ASGI + Flask's alternative design, measured right after the generated one.
+            alternatives = [async_engine_setup(s) for s in prepared if s.mode == "asgi"]
             found.databases[database] = {
                 setup.mode: measure_database(setup, found.duration_s, found.warm_up_s, logs)
-                for setup in prepared
+                for setup in prepared + alternatives
             }
             found.drivers[database] = driver_limits(
                 database, prepared, workdir, cluster, 2 if quick else 3
