@@ -434,3 +434,21 @@ def test_oci_labels_keep_quotes_dollars_and_backslashes(docker_ready, cookies, t
     assert labels[OCI + "title"] == answers["project_name"]
     assert labels[OCI + "description"] == answers["description"]
     assert labels[OCI + "authors"] == f"{answers['author_name']} <you@example.com>"
+
+
+def test_a_second_user_id_in_group_0_uses_the_data_of_the_first(image):
+    """migrate as one random user id, serve as another: both in group 0, as OpenShift runs it."""
+    mode, image_id, _ = image
+    volume = f"template-test-{mode}-{uuid.uuid4().hex[:8]}"
+    data = ["--volume", f"{volume}:/app/data"]
+    container = None
+    try:
+        docker("run", "--rm", *locked_down(any_uid()), *data, image_id, "migrate")
+        port = free_port()
+        container = start_container(image_id, port, *locked_down(any_uid()), *data)
+        assert wait_for(lambda: answers(port), timeout=30), docker("logs", container).stdout
+        assert http_get(port, create_item(port, "second user"))[0] == 200
+    finally:
+        if container:
+            docker("rm", "--force", container, check=False)
+        docker("volume", "rm", "--force", volume, check=False)

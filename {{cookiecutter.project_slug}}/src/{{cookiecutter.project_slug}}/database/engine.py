@@ -16,6 +16,7 @@ gets a new loop ("attached to a different loop"). A sync engine behaves the same
 """
 
 {% if cookiecutter.database == "sqlite" -%}
+import os
 import time
 from pathlib import Path
 
@@ -59,6 +60,22 @@ def sqlite_file(url: str) -> Path:
     return Path(make_url(url).database)
 
 
+def create_sqlite_file(url: str) -> None:
+    """Create the database file, and its directory, on first use: readable and writable by the
+    group, so any user id of the group can use it (OpenShift runs the image as a random user id in
+    group 0). SQLite gives the -wal and -shm files the database file's mode."""
+    path = sqlite_file(url)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o660)
+    except FileExistsError:
+        return
+    try:
+        os.fchmod(descriptor, 0o660)  # whatever the umask
+    finally:
+        os.close(descriptor)
+
+
 {% else %}
 {% endif -%}
 {% if cookiecutter.__framework == "quart" -%}
@@ -76,8 +93,8 @@ def make_engine(url: str, pool_size: int, pool_timeout: float) -> AsyncEngine:
 def make_engine(url: str, pool_size: int, pool_timeout: float) -> Engine:
 {%- endif %}
 {%- if cookiecutter.database == "sqlite" %}
-    # Zero setup: the data directory appears on first use.
-    sqlite_file(url).parent.mkdir(parents=True, exist_ok=True)
+    # Zero setup: the data directory and the file appear on first use.
+    create_sqlite_file(url)
 {%- endif %}
     engine = {% if cookiecutter.__framework == "quart" %}create_async_engine{% else %}create_engine{% endif %}(
         {% if cookiecutter.__framework == "quart" %}async_url(url){% else %}url{% endif %},

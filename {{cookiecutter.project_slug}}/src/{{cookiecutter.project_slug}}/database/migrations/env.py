@@ -1,12 +1,11 @@
 """Alembic's environment: the database from the app's settings, the schema from the models."""
 
-{% if cookiecutter.database == "sqlite" -%}
-from pathlib import Path
-
-{% endif -%}
 from alembic import context
-from sqlalchemy import create_engine, {% if cookiecutter.database == "sqlite" %}make_url, {% endif %}pool
+from sqlalchemy import create_engine, pool
 
+{% if cookiecutter.database == "sqlite" -%}
+from {{ cookiecutter.project_slug }}.database.engine import create_sqlite_file
+{% endif -%}
 from {{ cookiecutter.project_slug }}.database.models import Base
 from {{ cookiecutter.project_slug }}.settings import load_database_settings
 
@@ -14,8 +13,8 @@ from {{ cookiecutter.project_slug }}.settings import load_database_settings
 def run_migrations() -> None:
     url = load_database_settings().url
 {%- if cookiecutter.database == "sqlite" %}
-    # Zero setup: the first migration creates the data directory, as the app would.
-    Path(make_url(url).database).parent.mkdir(parents=True, exist_ok=True)
+    # Zero setup: the first migration creates the data directory and file, as the app would.
+    create_sqlite_file(url)
 {%- endif %}
     # One connection for one run: no pool to keep.
     engine = create_engine(url, poolclass=pool.NullPool)
