@@ -40,6 +40,7 @@ RESERVED_NAMES = {
     "pip",
     "pluggy",
     "priority",
+    "prometheus_client",
     "psycopg",
     "psycopg_binary",
     "pydantic",

@@ -6,6 +6,10 @@ import os
 import sys
 
 from {{ cookiecutter.project_slug }}.logs import logging_config
+from {{ cookiecutter.project_slug }}.metrics_directory import (
+    prepare_metrics_directory,
+    remove_metrics_directory,
+)
 from {{ cookiecutter.project_slug }}.settings import (
     SettingsError,
     env_int,
@@ -59,3 +63,21 @@ logconfig_dict = logging_config(settings.log_level)
 # gunicorn 27 opens a control socket shared by every gunicorn of this user; two services on one
 # host would collide on it, and nothing here uses it.
 control_socket_disable = True
+
+
+# Metrics (METRICS_ENABLED): the workers write them to files in one directory, which the master
+# empties or makes before the first worker starts, and removes at exit if it made it (kept on the
+# arbiter, which outlives a reload of this file). Dead workers need no child_exit hook: metrics.py
+# tells them by the lock they no longer hold.
+def on_starting(server):
+    if settings.metrics_enabled:
+        try:
+            server.metrics_directory = prepare_metrics_directory()
+        except SettingsError as error:
+            sys.exit(f"ERROR: {error}")
+
+
+def on_exit(server):
+    directory = getattr(server, "metrics_directory", None)
+    if directory is not None:
+        remove_metrics_directory(directory)

@@ -11,6 +11,7 @@ def test_defaults_in_development():
     assert settings.slow_max_seconds == 10.0
     assert settings.max_content_length == 1024 * 1024
     assert settings.log_level == "INFO"
+    assert settings.metrics_enabled is True
     assert len(settings.secret_key) == 64
 
 
@@ -66,6 +67,7 @@ def test_create_app_refuses_to_start_in_production_without_secret(monkeypatch):
         ("MAX_CONTENT_LENGTH", "0"),
         ("LOG_LEVEL", "LOUD"),
         ("APP_ENV", "staging"),
+        ("METRICS_ENABLED", "maybe"),
 {%- if cookiecutter.database != "none" %}
         ("DATABASE_URL", "not a url"),
         ("DATABASE_POOL_TIMEOUT", "soon"),

@@ -1,5 +1,7 @@
+import os
 import runpy
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -44,3 +46,23 @@ def test_gunicorn_conf_stops_on_bad_app_settings(monkeypatch):
     monkeypatch.delenv("SECRET_KEY", raising=False)
     with pytest.raises(SystemExit, match="SECRET_KEY is required in production"):
         runpy.run_path(str(GUNICORN_CONF))
+
+
+def test_gunicorn_master_makes_the_metrics_directory_first_and_removes_it_at_exit(monkeypatch):
+    # None set (monkeypatch undoes what the hook exports): the master makes one.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "")
+    conf = runpy.run_path(str(GUNICORN_CONF))
+    arbiter = SimpleNamespace()
+    conf["on_starting"](arbiter)  # before any worker is forked: they inherit the variable
+    directory = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    assert directory.is_dir()
+    conf["on_exit"](arbiter)
+    assert not directory.exists()
+
+
+def test_gunicorn_master_leaves_metrics_alone_when_they_are_off(monkeypatch):
+    monkeypatch.setenv("METRICS_ENABLED", "false")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "")
+    conf = runpy.run_path(str(GUNICORN_CONF))
+    conf["on_starting"](SimpleNamespace())
+    assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == ""

@@ -35,6 +35,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> {{ cookiecutter.__app
     app.register_blueprint(items.bp)
     app.register_blueprint(openapi.bp)
 {%- endif %}
+    if app.config["METRICS_ENABLED"]:
+        # Imported only when on, in the worker: prometheus_client chooses its multiprocess mode
+        # on import, from PROMETHEUS_MULTIPROC_DIR, which the server's launcher sets.
+        from . import metrics
+
+        metrics.init_app(app)
 {%- if cookiecutter.__framework == "flask" %}
     app.wsgi_app = ChunkedBodyLimit(app.wsgi_app, app.config["MAX_CONTENT_LENGTH"])
 {%- endif %}

@@ -9,6 +9,7 @@ import sys
 import uvicorn
 
 from .logs import logging_config
+from .metrics_directory import prepare_metrics_directory, remove_metrics_directory
 from .settings import SettingsError, env_int, env_str, load_settings{% if cookiecutter.__framework == 'flask' %}, worker_threads{% endif %}
 
 
@@ -26,43 +27,50 @@ def main(app: str = "{{ cookiecutter.project_slug }}.asgi:app") -> None:
 {%- if cookiecutter.__framework == "flask" %}
         worker_threads(environ)  # read again by asgi.py in each worker
 {%- endif %}
+        # Metrics: every worker writes its own files to one directory, ready before they start.
+        # uvicorn has no hook for a dead worker; metrics.py tells them by the lock they drop.
+        metrics_directory = prepare_metrics_directory(environ) if settings.metrics_enabled else None
     except SettingsError as error:
         sys.exit(f"ERROR: {error}")
 
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
+    try:
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
 {%- if cookiecutter.__framework == "flask" %}
-        # Processes: one per core; each runs Flask on its own pool of ASGI_THREADS threads, which
-        # mostly wait, so one process holds many slow requests at once.
+            # Processes: one per core; each runs Flask on its own pool of ASGI_THREADS threads,
+            # which mostly wait, so one process holds many slow requests at once.
 {%- else %}
-        # Processes: one per core; each serves any number of requests on its event loop.
+            # Processes: one per core; each serves any number of requests on its event loop.
 {%- endif %}
-        workers=workers,
-        # Seconds to keep an idle keep-alive connection open for the client's next request.
-        timeout_keep_alive=keepalive,
-        # On SIGTERM, in-flight requests get this long to finish.
-        timeout_graceful_shutdown=graceful_timeout,
+            workers=workers,
+            # Seconds to keep an idle keep-alive connection open for the client's next request.
+            timeout_keep_alive=keepalive,
+            # On SIGTERM, in-flight requests get this long to finish.
+            timeout_graceful_shutdown=graceful_timeout,
 {%- if cookiecutter.__framework == "flask" %}
-        # Each request starts with fresh context variables: without this, asgiref state leaks into
-        # the next request on a keep-alive connection and about half of them fail with a 500.
-        reset_contextvars=True,
-        # The adapter speaks HTTP only; there is no startup or shutdown work to run.
-        lifespan="off",
+            # Each request starts with fresh context variables: without this, asgiref state leaks
+            # into the next request on a keep-alive connection and about half of them fail (500).
+            reset_contextvars=True,
+            # The adapter speaks HTTP only; there is no startup or shutdown work to run.
+            lifespan="off",
 {%- else %}
-        # Quart runs its before_serving and after_serving hooks through the lifespan protocol.
-        lifespan="on",
-        # The server refuses WebSocket frames past twice the app's limit before buffering them;
-        # between the two, the app closes with its own code and reason (views/realtime.py).
-        ws_max_size=2 * settings.ws_max_message_bytes,
+            # Quart runs its before_serving and after_serving hooks through the lifespan protocol.
+            lifespan="on",
+            # The server refuses WebSocket frames past twice the app's limit before buffering them;
+            # between the two, the app closes with its own code and reason (views/realtime.py).
+            ws_max_size=2 * settings.ws_max_message_bytes,
 {%- endif %}
-        # JSON logs; the app writes the access log itself, with request id and duration.
-        log_config=logging_config(settings.log_level),
-        access_log=False,
-        # The app sets its own headers; no need to advertise the server.
-        server_header=False,
-    )
+            # JSON logs; the app writes the access log itself, with request id and duration.
+            log_config=logging_config(settings.log_level),
+            access_log=False,
+            # The app sets its own headers; no need to advertise the server.
+            server_header=False,
+        )
+    finally:
+        if metrics_directory is not None:
+            remove_metrics_directory(metrics_directory)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,8 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 PLACEHOLDER_SECRETS = {"change-me", "changeme", "secret", "dev", "development", "replace-me"}
 MIN_SECRET_LENGTH = 32
 SECRET_HINT = 'generate one with: python -c "import secrets; print(secrets.token_hex(32))"'
+TRUE_WORDS = ("true", "1", "yes", "on")
+FALSE_WORDS = ("false", "0", "no", "off")
 
 
 class SettingsError(ValueError):
@@ -48,6 +50,15 @@ def env_int(environ: Mapping[str, str], name: str, default: int, minimum: int = 
     if value < minimum:
         raise SettingsError(f"{name}={raw!r} must be at least {minimum}")
     return value
+
+
+def env_bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env_str(environ, name, str(default).lower())
+    if raw.lower() in TRUE_WORDS:
+        return True
+    if raw.lower() in FALSE_WORDS:
+        return False
+    raise SettingsError(f"{name}={raw!r} is not a boolean: use true or false")
 
 
 def env_float(environ: Mapping[str, str], name: str, default: float, minimum: float = 0.0) -> float:
@@ -146,6 +157,7 @@ class Settings:
     log_level: str
     slow_max_seconds: float
     max_content_length: int
+    metrics_enabled: bool
 {%- if cookiecutter.__framework == "quart" %}
     ws_max_message_bytes: int
 {%- endif %}
@@ -160,6 +172,7 @@ class Settings:
             "LOG_LEVEL": self.log_level,
             "SLOW_MAX_SECONDS": self.slow_max_seconds,
             "MAX_CONTENT_LENGTH": self.max_content_length,
+            "METRICS_ENABLED": self.metrics_enabled,
 {%- if cookiecutter.__framework == "quart" %}
             "WS_MAX_MESSAGE_BYTES": self.ws_max_message_bytes,
 {%- endif %}
@@ -185,6 +198,7 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         log_level=env_choice(environ, "LOG_LEVEL", "INFO", LOG_LEVELS),
         slow_max_seconds=env_float(environ, "SLOW_MAX_SECONDS", 10.0),
         max_content_length=env_int(environ, "MAX_CONTENT_LENGTH", 1024 * 1024, minimum=1),
+        metrics_enabled=env_bool(environ, "METRICS_ENABLED", True),
 {%- if cookiecutter.__framework == "quart" %}
         ws_max_message_bytes=env_int(environ, "WS_MAX_MESSAGE_BYTES", 64 * 1024, minimum=1),
 {%- endif %}
