@@ -271,4 +271,14 @@ def test_the_asgi_server_prepares_the_directory_before_uvicorn_and_removes_it(mo
     asgi_server.main()
     assert seen["ready"]
     assert not seen["directory"].exists()
+
+
+def test_a_single_uvicorn_process_keeps_its_metrics_in_memory(monkeypatch):
+    # No worker to add up, and nothing to clean up after uvicorn exits on SIGTERM.
+    monkeypatch.setenv("APP_ENV", "test")
+    monkeypatch.setenv("WEB_CONCURRENCY", "1")
+    monkeypatch.setenv(ENVIRONMENT_VARIABLE, "")
+    monkeypatch.setattr(asgi_server.uvicorn, "run", lambda app, **options: None)
+    asgi_server.main()
+    assert os.environ[ENVIRONMENT_VARIABLE] == ""
 {%- endif %}

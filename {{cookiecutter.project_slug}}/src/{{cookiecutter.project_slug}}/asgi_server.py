@@ -9,7 +9,11 @@ import sys
 import uvicorn
 
 from .logs import logging_config
-from .metrics_directory import prepare_metrics_directory, remove_metrics_directory
+from .metrics_directory import (
+    ENVIRONMENT_VARIABLE,
+    prepare_metrics_directory,
+    remove_metrics_directory,
+)
 from .settings import SettingsError, env_int, env_str, load_settings{% if cookiecutter.__framework == 'flask' %}, worker_threads{% endif %}
 
 
@@ -27,9 +31,13 @@ def main(app: str = "{{ cookiecutter.project_slug }}.asgi:app") -> None:
 {%- if cookiecutter.__framework == "flask" %}
         worker_threads(environ)  # read again by asgi.py in each worker
 {%- endif %}
-        # Metrics: every worker writes its own files to one directory, ready before they start.
-        # uvicorn has no hook for a dead worker; metrics.py tells them by the lock they drop.
-        metrics_directory = prepare_metrics_directory(environ) if settings.metrics_enabled else None
+        # Metrics: each worker writes its own files to one directory, ready before they start
+        # (uvicorn has no hook for a dead worker: metrics.py tells one by the lock it dropped).
+        # A single process serves alone and keeps its figures in memory, unless told a directory.
+        shared = workers > 1 or environ.get(ENVIRONMENT_VARIABLE, "").strip()
+        metrics_directory = (
+            prepare_metrics_directory(environ) if settings.metrics_enabled and shared else None
+        )
     except SettingsError as error:
         sys.exit(f"ERROR: {error}")
 
