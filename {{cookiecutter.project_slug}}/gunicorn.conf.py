@@ -60,6 +60,12 @@ accesslog = None
 errorlog = "-"
 logconfig_dict = logging_config(settings.log_level)
 
+# The worker heartbeat is a file each worker touches every second: on a disk-backed /tmp (a
+# container without a tmpfs there) that can stall a worker, so it lives in /dev/shm, which Docker
+# and Kubernetes mount in memory and keep writable under a read-only root file system. Without
+# /dev/shm (macOS), gunicorn's default: the temporary directory.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+
 # gunicorn 27 opens a control socket shared by every gunicorn of this user; two services on one
 # host would collide on it, and nothing here uses it.
 control_socket_disable = True
