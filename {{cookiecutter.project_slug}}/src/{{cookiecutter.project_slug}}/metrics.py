@@ -2,7 +2,7 @@
 the requests in flight{% if cookiecutter.database != "none" %}, and the database pool{% endif %}. METRICS_ENABLED=false turns it all off.
 
 Hooks around each request count it, as the access log does: views never mention metrics. The
-route label is the URL rule (`/items/<int:item_id>`), never the path, so ids cannot multiply the
+route label is the URL rule (`{% if cookiecutter.database != "none" %}/items/<int:item_id>{% else %}/orders/<int:order_id>{% endif %}`), never the path, so ids cannot multiply the
 series; a request that matches no rule counts as `<unmatched>`, an unknown method as `other`.
 
 Every worker process counts what it serves. The launcher sets PROMETHEUS_MULTIPROC_DIR
