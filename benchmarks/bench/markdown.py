@@ -12,7 +12,7 @@ def summary(results) -> list[str]:
         return f"{run_['pct_ideal']:.0f}%" if run_ else "-"
 
     rows = [
-        "| mode | `/` rps (bare app) | /slow 0.1 s at 64 / 256 / 1024 "
+        "| mode | `/` rps (metrics off; bare app) | /slow 0.1 s at 64 / 256 / 1024 "
         "| /slow 1 s at 64 / 256 / 1024 | /cpu p99 | non-2xx | idle PSS | cold start |",
         "|---|---|---|---|---|---|---|---|",
     ]
@@ -20,6 +20,7 @@ def summary(results) -> list[str]:
         outcome = results[name]
         hello = find(results, name, "hello", 64)
         bare = find(results, f"{name}-bare", "hello", 64)
+        no_metrics = find(results, f"{name}-metrics-off", "hello", 64)
         cpu = find(results, name, "cpu", 64)
         errors = sum(r["non_2xx"] + r["socket_errors"] for r in outcome["runs"])
         slow = [
@@ -28,7 +29,8 @@ def summary(results) -> list[str]:
         ]
         rows.append(
             f"| {name} | {hello['rps']:.0f}"
-            + (f" ({bare['rps']:.0f})" if bare else "")
+            + (f" ({no_metrics['rps']:.0f}; {bare['rps']:.0f})" if bare and no_metrics else "")
+            + (f" ({bare['rps']:.0f})" if bare and not no_metrics else "")
             + f" | {slow[0]} | {slow[1]} | {cpu['p99_ms']:.0f} ms | {errors} "
             f"| {outcome['idle_pss_mb']:.0f} MB | {outcome['cold_start_s']} s |"
         )

@@ -38,7 +38,12 @@ class Setup:
 HTTP_SETUPS = [
     name
     for mode in MODES
-    for name in (mode, f"{mode}-bare", *(["naive"] if mode == "asgi" else []))
+    for name in (
+        mode,
+        f"{mode}-metrics-off",
+        f"{mode}-bare",
+        *(["naive"] if mode == "asgi" else []),
+    )
 ]
 
 
@@ -67,6 +72,15 @@ def setups(workdir: Path, quick: bool) -> list[Setup]:
                 serve_command(mode, project, venv, served_app(mode)),
                 project,
                 every,
+            ),
+            # What /metrics costs: the same app and server with METRICS_ENABLED=false.
+            Setup(
+                f"{mode}-metrics-off",
+                f"{mode}: generated, METRICS_ENABLED=false, same server config",
+                serve_command(mode, project, venv, served_app(mode)),
+                project,
+                hello_only,
+                env={"METRICS_ENABLED": "false"},
             ),
             Setup(
                 f"{mode}-bare",

@@ -45,6 +45,12 @@ def verdicts(results) -> list[str]:
                 f"- {'met' if ratio >= 0.8 else 'MISSED'}: {interface} `/` at 0.8x bare Flask or "
                 f"better: {ours['rps']:.0f} vs {bare['rps']:.0f} rps = {ratio:.2f}x"
             )
+        no_metrics = find(results, f"{interface}-metrics-off", "hello", 64)
+        if ours and no_metrics:
+            lines.append(
+                f"- {interface} `/` with metrics on / off: {ours['rps']:.0f} / "
+                f"{no_metrics['rps']:.0f} rps = {ours['rps'] / no_metrics['rps']:.2f}x"
+            )
     for setup in (name for name in MODES if name in results):
         cold = results[setup]["cold_start_s"]
         verdict = "met" if cold < 2 else "MISSED"
