@@ -58,7 +58,6 @@ asgi = ThreadPoolWsgiToAsgi(app, worker_threads(os.environ))
 DEFAULT_DATABASE = json.loads((ROOT / "cookiecutter.json").read_text())["database"][0]
 
 
-@functools.cache
 def bake_and_install(
     mode: str, workdir: Path, database: str = DEFAULT_DATABASE
 ) -> tuple[Path, Path]:
@@ -67,6 +66,12 @@ def bake_and_install(
     Baked once per run: the database rows reuse the HTTP rows' project for the default database.
     Another database gets a project and a venv of its own (its driver differs).
     """
+    # One cache key however the caller spells the default database.
+    return _bake_and_install(mode, workdir, database)
+
+
+@functools.cache
+def _bake_and_install(mode: str, workdir: Path, database: str) -> tuple[Path, Path]:
     suffix = "" if database == DEFAULT_DATABASE else f" {database}"
     run(
         [
