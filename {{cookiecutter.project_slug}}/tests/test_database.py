@@ -7,6 +7,7 @@ import asyncio
 import socket
 {% endif -%}
 import time
+from contextlib import contextmanager
 
 import pytest
 {%- if cookiecutter.database == "sqlite" %}
@@ -76,27 +77,31 @@ def test_readiness_is_ready_when_the_database_answers(client):
     assert response.json == {"status": "ready", "checks": ["database"]}
 
 
+@contextmanager
+def only_connection_held(app, client):
+    """Check out the pool's only connection for the duration, as a long request would."""
+    engine = app.extensions["database"].engine
+{%- if cookiecutter.__framework == "quart" %}
+    held = client.loop.run_until_complete(engine.connect())
+    try:
+        yield
+    finally:
+        client.loop.run_until_complete(held.close())
+{%- else %}
+    with engine.connect():
+        yield
+{%- endif %}
+
+
 @pytest.mark.usefixtures("database")
 def test_an_exhausted_pool_answers_503_after_the_pool_timeout(app, client_for):
     app.config.update(DATABASE_POOL_SIZE=1, DATABASE_POOL_TIMEOUT=0.2)
     app = create_app(app.config)
     client = client_for(app)
-    engine = app.extensions["database"].engine
-{%- if cookiecutter.__framework == "quart" %}
-    held = client.loop.run_until_complete(engine.connect())  # the pool's only connection
-{%- else %}
-    held = engine.connect()  # the pool's only connection
-{%- endif %}
-    try:
+    with only_connection_held(app, client):
         started = time.perf_counter()
         response = client.get("/items")
         waited = time.perf_counter() - started
-    finally:
-{%- if cookiecutter.__framework == "quart" %}
-        client.loop.run_until_complete(held.close())
-{%- else %}
-        held.close()
-{%- endif %}
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "1"
     assert "busy" in response.json["error"]["message"]
@@ -109,20 +114,8 @@ def test_a_busy_pool_is_not_an_outage_for_readiness(app, client_for):
     app.config.update(DATABASE_POOL_SIZE=1, DATABASE_POOL_TIMEOUT=3)
     app = create_app(app.config)
     client = client_for(app)
-    engine = app.extensions["database"].engine
-{%- if cookiecutter.__framework == "quart" %}
-    held = client.loop.run_until_complete(engine.connect())
-{%- else %}
-    held = engine.connect()
-{%- endif %}
-    try:
+    with only_connection_held(app, client):
         response = client.get("/readyz")
-    finally:
-{%- if cookiecutter.__framework == "quart" %}
-        client.loop.run_until_complete(held.close())
-{%- else %}
-        held.close()
-{%- endif %}
     assert response.status_code == 200
 
 
