@@ -16,6 +16,9 @@ EXTRA_FIELDS = (
     "status",
     "duration_ms",
     "remote_addr",
+    # With tracing on (tracing.py): the OpenTelemetry trace and span the line was written in.
+    "trace_id",
+    "span_id",
 {%- if cookiecutter.database != "none" %}
     # Time to get a pooled database connection (pre-ping included), for requests that used one.
     "db_wait_ms",

@@ -20,6 +20,9 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 PLACEHOLDER_SECRETS = {"change-me", "changeme", "secret", "dev", "development", "replace-me"}
 MIN_SECRET_LENGTH = 32
 SECRET_HINT = 'generate one with: python -c "import secrets; print(secrets.token_hex(32))"'
+# OTEL_TRACES_EXPORTER's values this service ships an exporter for.
+TRACE_EXPORTERS = ("otlp", "console")
+OTLP_PROTOCOL = "http/protobuf"
 TRUE_WORDS = ("true", "1", "yes", "on")
 FALSE_WORDS = ("false", "0", "no", "off")
 
@@ -84,6 +87,37 @@ def worker_threads(environ: Mapping[str, str]) -> int:
 
 
 {% endif -%}
+def load_trace_exporters(environ: Mapping[str, str]) -> tuple[str, ...]:
+    """The exporters OpenTelemetry's standard variables ask for; none (the default) is tracing off.
+
+    OTEL_TRACES_EXPORTER names them (otlp, console, none); without it an OTLP endpoint means otlp.
+    OTEL_SDK_DISABLED=true turns tracing off whatever else is set.
+    """
+    if env_bool(environ, "OTEL_SDK_DISABLED", False):
+        return ()
+    raw = env_str(environ, "OTEL_TRACES_EXPORTER", "")
+    if raw:
+        names = tuple(name.strip() for name in raw.split(",") if name.strip() not in ("", "none"))
+        unknown = [name for name in names if name not in TRACE_EXPORTERS]
+        if unknown:
+            choices = ", ".join((*TRACE_EXPORTERS, "none"))
+            raise SettingsError(f"OTEL_TRACES_EXPORTER={raw!r}: {unknown} not one of: {choices}")
+    else:
+        endpoints = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+        names = ("otlp",) if any(env_str(environ, name, "") for name in endpoints) else ()
+    if "otlp" in names:
+        for name in ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"):
+            protocol = env_str(environ, name, "")
+            if protocol and protocol != OTLP_PROTOCOL:
+                raise SettingsError(
+                    f"{name}={protocol!r}: this service exports traces over {OTLP_PROTOCOL} "
+                    "(the grpc exporter is not installed)"
+                )
+            if protocol:
+                break
+    return names
+
+
 def check_secret_key(secret_key: str) -> None:
     """Refuse a secret that is missing, a known placeholder or too short to resist guessing."""
     if not secret_key:
@@ -158,6 +192,7 @@ class Settings:
     slow_max_seconds: float
     max_content_length: int
     metrics_enabled: bool
+    trace_exporters: tuple[str, ...]
 {%- if cookiecutter.__framework == "quart" %}
     ws_max_message_bytes: int
 {%- endif %}
@@ -173,6 +208,7 @@ class Settings:
             "SLOW_MAX_SECONDS": self.slow_max_seconds,
             "MAX_CONTENT_LENGTH": self.max_content_length,
             "METRICS_ENABLED": self.metrics_enabled,
+            "TRACING_EXPORTERS": self.trace_exporters,
 {%- if cookiecutter.__framework == "quart" %}
             "WS_MAX_MESSAGE_BYTES": self.ws_max_message_bytes,
 {%- endif %}
@@ -199,6 +235,7 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         slow_max_seconds=env_float(environ, "SLOW_MAX_SECONDS", 10.0),
         max_content_length=env_int(environ, "MAX_CONTENT_LENGTH", 1024 * 1024, minimum=1),
         metrics_enabled=env_bool(environ, "METRICS_ENABLED", True),
+        trace_exporters=load_trace_exporters(environ),
 {%- if cookiecutter.__framework == "quart" %}
         ws_max_message_bytes=env_int(environ, "WS_MAX_MESSAGE_BYTES", 64 * 1024, minimum=1),
 {%- endif %}
