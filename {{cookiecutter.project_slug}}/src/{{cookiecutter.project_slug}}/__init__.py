@@ -14,12 +14,16 @@ from .database import session as database
 {%- endif %}
 from .logs import configure_logging
 from .settings import load_settings
+from .strict_json import StrictJSONProvider, StrictRequest
 from .views import demo, health{% if cookiecutter.database != "none" %}, items{% endif %}{% if cookiecutter.__framework == "quart" %}, realtime{% endif %}
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> {{ cookiecutter.__app_class }}:
     """Build the application: settings from the environment, then `config` on top (for tests)."""
     app = {{ cookiecutter.__app_class }}(__name__)
+    # Request bodies: hostile JSON gets a 400 that says why (strict_json.py).
+    app.request_class = StrictRequest
+    app.json = StrictJSONProvider(app)
     app.config.from_mapping(load_settings().as_app_config())
     if config:
         app.config.from_mapping(config)

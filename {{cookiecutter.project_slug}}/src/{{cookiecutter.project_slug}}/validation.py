@@ -44,14 +44,7 @@ def validated(model: type[Model], data: object, location: str, strict: bool) -> 
     if not request.is_json:
         abort(415, description="send the body as application/json")
     # 400 for malformed JSON and 413 past MAX_CONTENT_LENGTH, through the JSON error handlers.
-{%- if cookiecutter.__framework == "quart" %}
-    try:
-        data = await request.get_json()
-    except UnicodeDecodeError:  # Quart decodes the body before parsing it, outside its 400 path
-        abort(400, description="the request body is not valid UTF-8")
-{%- else %}
-    data = request.get_json()
-{%- endif %}
+    data = {{ cookiecutter.__await }}request.get_json()
     # Strict: JSON has types, so "5" is not a number and 5 is not a name.
     return validated(model, data, "body", strict=True)
 
