@@ -77,6 +77,34 @@ async def test_streamed_oversized_body_is_refused(asgi_client):
     assert response.status_code == 413
 
 
+async def test_a_client_gone_mid_body_ends_the_request_quietly(asgi_app, caplog):
+    """The server reports a hang-up (or a body it refused to parse) as http.disconnect."""
+    messages = iter([{"type": "http.request", "body": b'{"name": "x"', "more_body": True}])
+    sent = []
+
+    async def receive():
+        return next(messages, {"type": "http.disconnect"})
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/items",
+        "raw_path": b"/items",
+        "query_string": b"",
+        "root_path": "",
+        "scheme": "http",
+        "server": ("127.0.0.1", 8000),
+        "client": ("127.0.0.1", 50000),
+        "headers": [(b"content-type", b"application/json"), (b"content-length", b"100")],
+    }
+    await asgi_app(scope, receive, send)
+    assert sent == []  # the app never ran on half a body
+    assert not [record for record in caplog.records if record.exc_info]
+
+
 async def test_unknown_path_is_a_json_404_through_asgi(asgi_client):
     response = await asgi_client.get("/nowhere")
     assert response.status_code == 404

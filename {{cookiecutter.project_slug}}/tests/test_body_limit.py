@@ -1,8 +1,12 @@
-"""Chunked uploads (no Content-Length) get the same limit as declared ones, never a truncation."""
+"""Chunked uploads (no Content-Length) get the same limit as declared ones, never a truncation;
+a body that stops short of its Content-Length is refused, never taken for the whole."""
 
 import io
 
-from {{ cookiecutter.project_slug }}.body_limit import ChunkedBodyLimit
+import pytest
+from werkzeug.exceptions import ClientDisconnected
+
+from {{ cookiecutter.project_slug }}.body_limit import ChunkedBodyLimit, DeclaredLength
 
 
 def seen_by_app(body: bytes, max_length: int, **environ):
@@ -39,3 +43,26 @@ def test_chunked_upload_over_the_limit_is_a_json_413(client):
     )
     assert response.status_code == 413
     assert response.json == {"error": {"code": 413, "message": "Request Entity Too Large"}}
+
+
+def read_through_declared_length(body: bytes, declared: int) -> bytes:
+    seen = {}
+
+    def app(environ, start_response):
+        seen["body"] = environ["wsgi.input"].read()
+        return []
+
+    environ = {"wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(declared)}
+    DeclaredLength(app)(environ, None)
+    return seen["body"]
+
+
+def test_a_body_as_long_as_declared_reaches_the_app():
+    assert read_through_declared_length(b'{"name": "x"}', 13) == b'{"name": "x"}'
+
+
+def test_a_body_shorter_than_declared_is_a_400_not_a_shorter_body():
+    # What gunicorn hands over when the client hangs up after 13 of 100 bytes.
+    with pytest.raises(ClientDisconnected) as raised:
+        read_through_declared_length(b'{"name": "x"}', 100)
+    assert raised.value.code == 400

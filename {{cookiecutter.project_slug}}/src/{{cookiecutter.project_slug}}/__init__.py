@@ -7,7 +7,7 @@ from {{ cookiecutter.__framework }} import {{ cookiecutter.__app_class }}
 
 from . import access_log, errors, {% if cookiecutter.database != "none" %}openapi, {% endif %}request_id
 {%- if cookiecutter.__framework == "flask" %}
-from .body_limit import ChunkedBodyLimit
+from .body_limit import ChunkedBodyLimit, DeclaredLength
 {%- endif %}
 {%- if cookiecutter.database != "none" %}
 from .database import session as database
@@ -46,7 +46,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> {{ cookiecutter.__app
 
         metrics.init_app(app)
 {%- if cookiecutter.__framework == "flask" %}
-    app.wsgi_app = ChunkedBodyLimit(app.wsgi_app, app.config["MAX_CONTENT_LENGTH"])
+    app.wsgi_app = DeclaredLength(ChunkedBodyLimit(app.wsgi_app, app.config["MAX_CONTENT_LENGTH"]))
 {%- endif %}
 {%- if cookiecutter.__framework == "quart" %}
     app.register_blueprint(realtime.bp)

@@ -34,6 +34,10 @@ class BodyTooLarge(Exception):
     """The client sent more body than MAX_CONTENT_LENGTH allows."""
 
 
+class ClientGone(Exception):
+    """The connection ended before the whole body came."""
+
+
 class PooledInstance(WsgiToAsgiInstance):
     """One request: asgiref's translation, run on the adapter's thread pool."""
 
@@ -64,24 +68,29 @@ class ThreadPoolWsgiToAsgi(WsgiToAsgi):
             return
         try:
             instance = PooledInstance(self.wsgi_application, self.run_on_pool)
-            limited = receive if self.max_body is None else self.limit_body(receive)
-            await instance(scope, limited, send)
+            await instance(scope, self.checked_body(receive), send)
         except BodyTooLarge:
             # Raised while reading the body, before the app could start a response.
             await reject_too_large(scope, receive, send)
+        except ClientGone:
+            pass  # hung up, or sent a body the server refused: nobody is left to answer
 
-    def limit_body(self, receive):
+    def checked_body(self, receive):
+        """`receive` for asgiref, which reads the whole body before the app runs."""
         received = 0
 
-        async def limited_receive():
+        async def checked_receive():
             nonlocal received
             message = await receive()
+            if message["type"] == "http.disconnect":
+                # asgiref would raise a ValueError: a traceback for a client that went away.
+                raise ClientGone
             received += len(message.get("body", b""))
-            if received > self.max_body:
+            if self.max_body is not None and received > self.max_body:
                 raise BodyTooLarge
             return message
 
-        return limited_receive
+        return checked_receive
 
 
 def declared_length(scope) -> int | None:
