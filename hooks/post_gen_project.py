@@ -10,7 +10,12 @@ DATABASE = "{{ cookiecutter.database }}"
 
 # Files that belong to one choice only, relative to the project root.
 WSGI_FILES = ["gunicorn.conf.py", f"src/{PROJECT_SLUG}/wsgi.py", "tests/test_wsgi.py"]
-ASGI_FILES = [f"src/{PROJECT_SLUG}/asgi.py", f"src/{PROJECT_SLUG}/asgi_server.py"]
+ASGI_FILES = [
+    f"src/{PROJECT_SLUG}/asgi.py",
+    f"src/{PROJECT_SLUG}/asgi_server.py",
+    f"src/{PROJECT_SLUG}/http_limits.py",
+    "tests/test_http_limits.py",
+]
 # Flask under ASGI needs the adapter; Quart is ASGI already.
 ADAPTER_FILES = [f"src/{PROJECT_SLUG}/asgi_adapter.py", "tests/test_asgi.py"]
 WEBSOCKET_FILES = [f"src/{PROJECT_SLUG}/views/realtime.py", "tests/test_websocket.py"]

@@ -14,6 +14,7 @@ from {{ cookiecutter.project_slug }}.settings import (
     SettingsError,
     env_int,
     env_str,
+    load_header_limits,
     load_settings,
     worker_threads,
 )
@@ -51,6 +52,13 @@ try:
     # Recycle workers now and then so a slow leak cannot grow forever; jitter avoids all at once.
     max_requests = env_int(environ, "GUNICORN_MAX_REQUESTS", 50000, minimum=0)
     max_requests_jitter = env_int(environ, "GUNICORN_MAX_REQUESTS_JITTER", 5000, minimum=0)
+
+    # What a request may send before its body (414 and 431 past it); the ASGI modes apply the
+    # same variables. gunicorn's defaults.
+    header_limits = load_header_limits(environ)
+    limit_request_line = header_limits.request_line
+    limit_request_fields = header_limits.fields
+    limit_request_field_size = header_limits.field_size
 except SettingsError as error:
     sys.exit(f"ERROR: {error}")
 

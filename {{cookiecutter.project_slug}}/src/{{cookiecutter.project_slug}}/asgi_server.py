@@ -14,7 +14,16 @@ from .metrics_directory import (
     prepare_metrics_directory,
     remove_metrics_directory,
 )
-from .settings import SettingsError, env_int, env_str, load_settings{% if cookiecutter.__framework == 'flask' %}, worker_threads{% endif %}
+from .settings import (
+    SettingsError,
+    env_int,
+    env_str,
+    load_header_limits,
+    load_settings,
+{%- if cookiecutter.__framework == 'flask' %}
+    worker_threads,
+{%- endif %}
+)
 
 
 def main(app: str = "{{ cookiecutter.project_slug }}.asgi:app") -> None:
@@ -28,6 +37,7 @@ def main(app: str = "{{ cookiecutter.project_slug }}.asgi:app") -> None:
         workers = env_int(environ, "WEB_CONCURRENCY", 2, minimum=1)
         keepalive = env_int(environ, "UVICORN_KEEPALIVE", 5, minimum=1)
         graceful_timeout = env_int(environ, "UVICORN_GRACEFUL_TIMEOUT", 30, minimum=1)
+        load_header_limits(environ)  # read again by http_limits.py in each worker
 {%- if cookiecutter.__framework == "flask" %}
         worker_threads(environ)  # read again by asgi.py in each worker
 {%- endif %}
@@ -75,6 +85,8 @@ def main(app: str = "{{ cookiecutter.project_slug }}.asgi:app") -> None:
             access_log=False,
             # The app sets its own headers; no need to advertise the server.
             server_header=False,
+            # httptools, with gunicorn's limits on the request line and headers (414, 431).
+            http="{{ cookiecutter.project_slug }}.http_limits:LimitedHttpToolsProtocol",
         )
     finally:
         if metrics_directory is not None:

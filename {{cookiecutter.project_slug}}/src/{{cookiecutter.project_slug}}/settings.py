@@ -87,6 +87,38 @@ def worker_threads(environ: Mapping[str, str]) -> int:
 
 
 {% endif -%}
+@dataclass(frozen=True)
+class HeaderLimits:
+    """What one request may send before its body: gunicorn's settings and defaults, which the
+    uvicorn modes apply too (http_limits.py). Past them: 414 for the line, 431 for the headers."""
+
+    request_line: int  # bytes of "GET /path?query HTTP/1.1"
+    fields: int  # header fields per request
+    field_size: int  # bytes of one "Name: value" field
+
+    @property
+    def header_section(self) -> int:
+        """The most a request's line and headers can take, with their line ends."""
+        return self.request_line + 2 + self.fields * (self.field_size + 2) + 2
+
+
+def load_header_limits(environ: Mapping[str, str]) -> HeaderLimits:
+    limits = HeaderLimits(
+        request_line=env_int(environ, "LIMIT_REQUEST_LINE", 4094, minimum=256),
+        fields=env_int(environ, "LIMIT_REQUEST_FIELDS", 100, minimum=1),
+        field_size=env_int(environ, "LIMIT_REQUEST_FIELD_SIZE", 8190, minimum=256),
+    )
+    # gunicorn's own ceilings: above them it would quietly use its maximum instead.
+    for name, value, ceiling in (
+        ("LIMIT_REQUEST_LINE", limits.request_line, 8190),
+        ("LIMIT_REQUEST_FIELDS", limits.fields, 32768),
+        ("LIMIT_REQUEST_FIELD_SIZE", limits.field_size, 65536),
+    ):
+        if value > ceiling:
+            raise SettingsError(f"{name}={value} is above the most allowed, {ceiling}")
+    return limits
+
+
 def load_trace_exporters(environ: Mapping[str, str]) -> tuple[str, ...]:
     """The exporters OpenTelemetry's standard variables ask for; none (the default) is tracing off.
 
