@@ -9,7 +9,13 @@ PROJECT_SLUG = "{{ cookiecutter.project_slug }}"
 DATABASE = "{{ cookiecutter.database }}"
 
 # Files that belong to one choice only, relative to the project root.
-WSGI_FILES = ["gunicorn.conf.py", f"src/{PROJECT_SLUG}/wsgi.py", "tests/test_wsgi.py"]
+WSGI_FILES = [
+    "gunicorn.conf.py",
+    f"src/{PROJECT_SLUG}/wsgi.py",
+    "tests/test_wsgi.py",
+    # The buffering proxy gunicorn needs in front (uvicorn reads requests on its event loop).
+    "deploy/nginx/nginx.conf",
+]
 ASGI_FILES = [
     f"src/{PROJECT_SLUG}/asgi.py",
     f"src/{PROJECT_SLUG}/asgi_server.py",
@@ -49,7 +55,10 @@ DATABASE_FILES = [
 
 def remove(root: Path, relative_paths: list[str]) -> None:
     for relative in relative_paths:
-        (root / relative).unlink(missing_ok=True)
+        path = root / relative
+        path.unlink(missing_ok=True)
+        if path.parent != root and not any(path.parent.iterdir()):
+            path.parent.rmdir()  # a directory that held only this choice's files
 
 
 def remove_database_files(root: Path) -> None:

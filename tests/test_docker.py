@@ -80,8 +80,9 @@ def test_dockerfile_structure(installed_project):
 
 
 def test_compose_matches_the_dockerfile(installed_project):
-    _, project, _ = installed_project
-    service = yaml.safe_load((project / "compose.yaml").read_text())["services"]["web"]
+    mode, project, _ = installed_project
+    services = yaml.safe_load((project / "compose.yaml").read_text())["services"]
+    service = services["web"]
     dockerfile_healthcheck = next(
         i["value"] for i in parsed_dockerfile(project) if i["instruction"] == "HEALTHCHECK"
     )
@@ -89,7 +90,14 @@ def test_compose_matches_the_dockerfile(installed_project):
     assert probe in dockerfile_healthcheck
     assert service["environment"]["APP_ENV"] == "production"
     assert "SECRET_KEY" in service["environment"]
-    assert service["ports"] == ["127.0.0.1:${PORT:-8000}:8000"]
+    if mode == "wsgi":
+        # gunicorn only behind the buffering proxy (tests/test_slow_clients.py).
+        assert "ports" not in service
+        assert services["proxy"]["ports"] == ["127.0.0.1:${PORT:-8000}:8080"]
+        assert services["proxy"]["volumes"] == ["./deploy/nginx/nginx.conf:/etc/nginx/nginx.conf:ro"]
+    else:
+        assert service["ports"] == ["127.0.0.1:${PORT:-8000}:8000"]
+        assert "proxy" not in services
 
 
 def test_compose_file_is_valid(installed_project):
