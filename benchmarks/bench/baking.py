@@ -106,14 +106,18 @@ def _bake_and_install(mode: str, workdir: Path, database: str) -> tuple[Path, Pa
     return project, venv
 
 
-def serve_command(mode: str, project: Path, venv: Path, app: str) -> list[str]:
-    """The mode's production server (gunicorn.conf.py or asgi_server.main) serving `app`."""
+def serve_command(
+    mode: str, project: Path, venv: Path, app: str, http: str | None = None
+) -> list[str]:
+    """The mode's production server (gunicorn.conf.py or asgi_server.main) serving `app`; `http`
+    replaces uvicorn's HTTP protocol (the generated one applies the header limits)."""
     if mode == "wsgi":
         return [str(venv / "bin" / "gunicorn"), "-c", "gunicorn.conf.py", app]
+    protocol = "" if http is None else f", http={http!r}"
     return [
         str(venv / "bin" / "python"),
         "-c",
-        f"from {project.name}.asgi_server import main; main({app!r})",
+        f"from {project.name}.asgi_server import main; main({app!r}{protocol})",
     ]
 
 

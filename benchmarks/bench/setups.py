@@ -41,6 +41,7 @@ HTTP_SETUPS = [
     for name in (
         mode,
         f"{mode}-metrics-off",
+        *([f"{mode}-stock-parser"] if mode != "wsgi" else []),
         f"{mode}-bare",
         *(["naive"] if mode == "asgi" else []),
     )
@@ -81,6 +82,20 @@ def setups(workdir: Path, quick: bool) -> list[Setup]:
                 project,
                 hello_only,
                 env={"METRICS_ENABLED": "false"},
+            ),
+            *(
+                [
+                    # What the header limits cost: uvicorn's own httptools protocol instead.
+                    Setup(
+                        f"{mode}-stock-parser",
+                        f"{mode}: generated, uvicorn's stock parser (no header limits)",
+                        serve_command(mode, project, venv, served_app(mode), http="httptools"),
+                        project,
+                        hello_only,
+                    )
+                ]
+                if mode != "wsgi"
+                else []
             ),
             Setup(
                 f"{mode}-bare",

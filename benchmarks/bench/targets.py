@@ -51,6 +51,12 @@ def verdicts(results) -> list[str]:
                 f"- {interface} `/` with metrics on / off: {ours['rps']:.0f} / "
                 f"{no_metrics['rps']:.0f} rps = {ours['rps'] / no_metrics['rps']:.2f}x"
             )
+        stock = find(results, f"{interface}-stock-parser", "hello", 64)
+        if ours and stock:
+            lines.append(
+                f"- {interface} `/` with header limits / uvicorn's stock parser: "
+                f"{ours['rps']:.0f} / {stock['rps']:.0f} rps = {ours['rps'] / stock['rps']:.2f}x"
+            )
     for setup in (name for name in MODES if name in results):
         cold = results[setup]["cold_start_s"]
         verdict = "met" if cold < 2 else "MISSED"

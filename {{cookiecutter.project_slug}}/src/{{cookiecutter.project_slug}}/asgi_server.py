@@ -25,9 +25,13 @@ from .settings import (
 {%- endif %}
 )
 
+# httptools, with gunicorn's limits on the request line and headers (414, 431).
+LIMITED_HTTP = "{{ cookiecutter.project_slug }}.http_limits:LimitedHttpToolsProtocol"
 
-def main(app: str = "{{ cookiecutter.project_slug }}.asgi:app") -> None:
-    """Serve `app` (an import string, so each worker process imports it afresh)."""
+
+def main(app: str = "{{ cookiecutter.project_slug }}.asgi:app", http: str = LIMITED_HTTP) -> None:
+    """Serve `app` (an import string, so each worker process imports it afresh); `http` names
+    uvicorn's HTTP protocol (the template's benchmark compares uvicorn's own, "httptools")."""
     environ = os.environ
     try:
         # Check the app's settings once here, so a bad value stops us before workers start.
@@ -85,8 +89,7 @@ def main(app: str = "{{ cookiecutter.project_slug }}.asgi:app") -> None:
             access_log=False,
             # The app sets its own headers; no need to advertise the server.
             server_header=False,
-            # httptools, with gunicorn's limits on the request line and headers (414, 431).
-            http="{{ cookiecutter.project_slug }}.http_limits:LimitedHttpToolsProtocol",
+            http=http,
         )
     finally:
         if metrics_directory is not None:
