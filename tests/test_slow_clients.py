@@ -158,3 +158,24 @@ def test_a_normal_request_is_answered_among_1500_slow_clients(installed_project,
     assert len(latencies) >= 10
     assert len(answered) == len(latencies), f"unanswered probes: {latencies}"
     assert max(answered) < ANSWER_WITHIN, latencies
+
+
+def test_a_chunk_size_of_2_to_the_80_is_refused_at_the_front(front_port):
+    """gunicorn alone would wait for that many bytes (tests/test_hostile_input.py); nginx and
+    uvicorn refuse the size line at once."""
+    request = (
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n" + b"f" * 20 + b"\r\n{}\r\n"
+    )
+
+    async def send() -> bytes:
+        async with asyncio.timeout(10):
+            reader, writer = await asyncio.open_connection("127.0.0.1", front_port)
+            writer.write(request)
+            answer = await reader.read()  # until the front closes the connection
+            writer.close()
+            return answer
+
+    answer = asyncio.run(send())
+    assert answer == b"" or answer.startswith(b"HTTP/1.1 400 "), answer[:200]
+    assert asyncio.run(probe(front_port)) is not None
