@@ -3,6 +3,10 @@
 import json
 
 import pytest
+{%- if cookiecutter.__framework == "flask" %}
+from flask import request
+from werkzeug.exceptions import UnsupportedMediaType
+{%- endif %}
 
 from {{ cookiecutter.project_slug }}.strict_json import MAX_DEPTH, too_deep
 
@@ -30,6 +34,9 @@ def nested_objects(depth: int) -> str:
         (b'{"a": 1e999999}', "out of range"),
         (b'{"a": ' + b"9" * 5000 + b"}", "digits"),
         (b'{"a": 1', "Expecting"),
+        # An unclosed string of escaped quotes after many brackets: a backtracking scan for the
+        # depth would take minutes on it.
+        (b"[]" * 101 + b'"' + b'\\"' * 50_000, "line 1"),
     ],
     ids=[
         "arrays-100000-deep",
@@ -44,6 +51,7 @@ def nested_objects(depth: int) -> str:
         "float-overflow",
         "5000-digit-integer",
         "truncated",
+        "unclosed-string-of-escapes",
     ],
 )
 def test_a_hostile_body_is_a_400_that_says_why(app, client, body, reason):
@@ -73,3 +81,11 @@ def test_numbers_and_unicode_that_are_json_still_parse(client):
     response = client.post("/echo", json=body)
     assert response.status_code == 200
     assert response.json == body
+{%- if cookiecutter.__framework == "flask" %}
+
+
+def test_a_body_not_sent_as_json_is_still_flasks_415(app):
+    context = app.test_request_context("/", method="POST", data="x", content_type="text/plain")
+    with context, pytest.raises(UnsupportedMediaType):
+        request.get_json()
+{%- endif %}
