@@ -198,6 +198,9 @@ BAD_JSON = [
     ("minus-infinity", item("minus-infinity", "-Infinity"), JSON),
     ("1e999999", item("1e999999", "1e999999"), JSON),
     ("int-5000-digits", item("int-5000-digits", "1" * 5000), JSON),
+    # Brackets, then a string that never closes, full of escaped quotes: a backtracking depth scan
+    # would spend minutes of CPU on it, stalling the whole worker.
+    ("unclosed-escapes", b"[]" * 101 + b'"' + b'\\"' * 200_000, JSON),
 ]
 ANY_ANSWER = set(range(200, 500))
 ANY_4XX = set(range(400, 500))
@@ -228,9 +231,9 @@ CASES = [
         for name, size in [("zz", b"zz"), ("minus-7", b"-7"), ("20-fs", b"f" * 20)]
     ),
     Case("chunked-control", post_chunked("/echo", b"7" + CHUNKED), {200}),
-    Case("request-line-10kb", request("GET", target(10_000)), {414, 400}),
-    Case("header-100kb", request("GET", "/healthz", header_line(100_000)), {431, 400}),
-    Case("headers-1000", request("GET", "/healthz", headers(1000)), {431, 400}),
+    Case("request-line-10kb", request("GET", target(10_000)), {414}),
+    Case("header-100kb", request("GET", "/healthz", header_line(100_000)), {431}),
+    Case("headers-1000", request("GET", "/healthz", headers(1000)), {431}),
     # Methods, paths and query strings.
     Case("method-foo-root", request("FOO", "/"), ANY_4XX),
     Case("method-foo-items", request("FOO", "/items"), ANY_4XX),
@@ -240,22 +243,24 @@ CASES = [
 ]
 # The same requests against the LIMITS server; the default server takes them all (200).
 LIMIT_CASES = [
-    Case("headers-21", request("GET", "/healthz", headers(21)), {431, 400}),
+    Case("headers-21", request("GET", "/healthz", headers(21)), {431}),
     Case("headers-20", request("GET", "/healthz", headers(20)), {200}),
-    Case("header-1500-bytes", request("GET", "/healthz", header_line(1500)), {431, 400}),
+    Case("header-1500-bytes", request("GET", "/healthz", header_line(1500)), {431}),
     Case("header-900-bytes", request("GET", "/healthz", header_line(900)), {200}),
-    Case("url-1100-bytes", request("GET", target(1100)), {414, 400}),
+    Case("url-1100-bytes", request("GET", target(1100)), {414}),
     Case("url-900-bytes", request("GET", target(900)), {200}),
+    # A body far larger than the header limits allow for headers is not a header.
+    Case("body-200kb", post_json("/echo", json.dumps({"a": "x" * 200_000})), {200}),
 ]
 # The defaults (4094-byte request line, 100 headers of 8190 bytes), away from the exact edge.
 DEFAULT_LIMIT_CASES = [
     *(case._replace(id=f"{case.id}-default", expected={200}) for case in LIMIT_CASES),
     Case("headers-90", request("GET", "/healthz", headers(90)), {200}),
-    Case("headers-110", request("GET", "/healthz", headers(110)), {431, 400}),
+    Case("headers-110", request("GET", "/healthz", headers(110)), {431}),
     Case("header-8000-bytes", request("GET", "/healthz", header_line(8000)), {200}),
-    Case("header-8400-bytes", request("GET", "/healthz", header_line(8400)), {431, 400}),
+    Case("header-8400-bytes", request("GET", "/healthz", header_line(8400)), {431}),
     Case("url-4000-bytes", request("GET", target(4000)), {200}),
-    Case("url-4200-bytes", request("GET", target(4200)), {414, 400}),
+    Case("url-4200-bytes", request("GET", target(4200)), {414}),
 ]
 
 

@@ -8,9 +8,10 @@ import time
 import pytest
 import uvicorn
 
+from {{ cookiecutter.project_slug }} import http_limits
 {% if cookiecutter.__framework == "flask" %}from {{ cookiecutter.project_slug }}.asgi_adapter import ThreadPoolWsgiToAsgi
 {% endif %}from {{ cookiecutter.project_slug }}.http_limits import LIMITS, LimitedHttpToolsProtocol
-from {{ cookiecutter.project_slug }}.settings import SettingsError, load_header_limits
+from {{ cookiecutter.project_slug }}.settings import HeaderLimits, SettingsError, load_header_limits
 
 
 @pytest.fixture
@@ -72,6 +73,35 @@ def test_a_request_within_every_limit_is_served(port):
 def test_past_a_limit_the_answer_is_414_or_431_and_the_server_goes_on(port, head, status):
     assert status_of(port, head) == status
     assert status_of(port, request()) == 200
+
+
+def test_an_endless_header_is_refused_before_it_is_finished(port):
+    """httptools would hold an unfinished field whole: the protocol stops it at the field limit."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: service\r\nX-Endless: ")
+        answer = b""
+        for _ in range(2 * LIMITS.field_size // 1024 + 2):  # in pieces, never ending the line
+            try:
+                connection.sendall(b"a" * 1024)
+            except OSError:
+                break  # refused and closed
+            time.sleep(0.01)
+        while chunk := connection.recv(4096):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 431 "), answer[:100]
+
+
+def test_a_body_is_not_counted_as_headers(port, monkeypatch):
+    # Limits far smaller than the body: only the line and headers count against them.
+    monkeypatch.setattr(http_limits, "LIMITS", HeaderLimits(1024, 10, 1024))
+    body = b'{"a": "' + b"x" * 100_000 + b'"}'
+    head = request(b"/echo", [b"Content-Type: application/json", b"Content-Length: %d" % len(body)])
+    head = head.replace(b"GET ", b"POST ", 1)
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(head + b"\r\n" + body)
+        answer = connection.recv(4096)
+    # The app's own limit on bodies (MAX_CONTENT_LENGTH is 1 KiB in the tests), not a 431.
+    assert answer.startswith(b"HTTP/1.1 413 "), answer[:100]
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,9 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from .settings import load_header_limits
 
 LIMITS = load_header_limits(os.environ)
+# The most one field (or the request line) may take before the parser hands it on, with room for
+# the method, the HTTP version and optional spaces.
+UNFINISHED_FIELD_LIMIT = max(LIMITS.field_size, LIMITS.request_line) + 64
 
 
 class Refused(Exception):
@@ -25,31 +28,33 @@ class Refused(Exception):
 
 class LimitedHttpToolsProtocol(HttpToolsProtocol):
     refused: Refused | None = None
-    # Bytes received since the current request began, while its headers are incomplete.
-    header_bytes = 0
+    # The current request's line and headers: bytes received, and bytes the parser has handed on
+    # as the URL and complete header fields. httptools holds the difference, an unfinished field,
+    # until it ends: that is what a slow or endless header would grow.
     in_headers = True
+    header_bytes = 0
+    parsed_bytes = 0
 
     def data_received(self, data: bytes) -> None:
         if self.in_headers:
-            self.header_bytes += len(data)
-            if self.header_bytes > LIMITS.header_section:
-                # A header still arriving: the parser would hold all of it before on_header.
-                self.refuse(Refused(431, "Request Header Fields Too Large"))
-                return
-        # A refusal raised in a callback below stops the parser, which uvicorn reports by
-        # calling send_400_response: that sends the refusal instead.
+            end = data.find(b"\r\n\r\n")
+            self.header_bytes += len(data) if end < 0 else end + 4  # a body is not a header
+        # A refusal raised in a callback stops the parser, which uvicorn reports by calling
+        # send_400_response: that sends the refusal instead.
         super().data_received(data)
-
-    def on_message_begin(self) -> None:
-        super().on_message_begin()
-        self.in_headers = True
+        if self.in_headers and self.refused is None and not self.transport.is_closing():
+            unfinished = self.header_bytes - self.parsed_bytes
+            if self.header_bytes > LIMITS.header_section or unfinished > UNFINISHED_FIELD_LIMIT:
+                self.refuse(Refused(431, "Request Header Fields Too Large"))
 
     def on_url(self, url: bytes) -> None:
         super().on_url(url)
+        self.parsed_bytes += len(url)
         if len(self.url) > LIMITS.request_line:
             raise self.remember(Refused(414, "Request-URI Too Long"))
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        self.parsed_bytes += len(name) + len(value) + 4  # "Name: value\r\n"
         if len(self.headers) >= LIMITS.fields:
             raise self.remember(Refused(431, "Request Header Fields Too Large"))
         if len(name) + 2 + len(value) > LIMITS.field_size:
@@ -58,8 +63,13 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self.in_headers = False
-        self.header_bytes = 0
         super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        # The next request on this connection starts counting from its first byte.
+        self.in_headers = True
+        self.header_bytes = self.parsed_bytes = 0
 
     def remember(self, refused: Refused) -> Refused:
         self.refused = refused
