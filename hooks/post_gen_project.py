@@ -57,7 +57,7 @@ def remove(root: Path, relative_paths: list[str]) -> None:
     for relative in relative_paths:
         path = root / relative
         path.unlink(missing_ok=True)
-        if path.parent != root and not any(path.parent.iterdir()):
+        if path.parent != root and path.parent.is_dir() and not any(path.parent.iterdir()):
             path.parent.rmdir()  # a directory that held only this choice's files
 
 

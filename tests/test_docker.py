@@ -94,7 +94,8 @@ def test_compose_matches_the_dockerfile(installed_project):
         # gunicorn only behind the buffering proxy (tests/test_slow_clients.py).
         assert "ports" not in service
         assert services["proxy"]["ports"] == ["127.0.0.1:${PORT:-8000}:8080"]
-        assert services["proxy"]["volumes"] == ["./deploy/nginx/nginx.conf:/etc/nginx/nginx.conf:ro"]
+        config = "./deploy/nginx/nginx.conf:/etc/nginx/nginx.conf:ro"
+        assert services["proxy"]["volumes"] == [config]
     else:
         assert service["ports"] == ["127.0.0.1:${PORT:-8000}:8000"]
         assert "proxy" not in services

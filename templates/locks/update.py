@@ -1,8 +1,8 @@
 """The lock files the template ships: one pair per combination of answers that changes them.
 
-    python templates/locks/update.py             # after editing {{cookiecutter.project_slug}}/pyproject.toml
-    python templates/locks/update.py --upgrade   # move every pin to the newest release
-    python templates/locks/update.py --check     # fail if a lock no longer matches its pyproject.toml
+    python templates/locks/update.py            # after editing the project's pyproject.toml
+    python templates/locks/update.py --upgrade  # move every pin to the newest release
+    python templates/locks/update.py --check    # fail if a lock no longer matches pyproject.toml
 
 Each combination is baked and its own `make lock` (uv pip compile) writes the pins, so the template
 and the generated projects pin in exactly one way. The files land in templates/locks/<combination>/,
@@ -41,16 +41,26 @@ NAME_IN_PINS = "lock-check"
 NAME_IN_TEMPLATE = "{{ cookiecutter.project_slug | replace('_', '-') }}"
 
 
+def find_uv() -> Path | None:
+    """uv on PATH, or next to this interpreter (a virtual environment that is not activated)."""
+    beside = Path(sys.executable).parent / "uv"
+    found = shutil.which("uv") or (str(beside) if beside.exists() else None)
+    return Path(found) if found else None
+
+
 def uv_bin() -> Path:
-    uv = shutil.which("uv")
+    uv = find_uv()
     if uv is None:
-        sys.exit("uv is not on PATH: pip install -r requirements-test.txt")
-    return Path(uv).parent
+        sys.exit("uv is not installed: pip install -r requirements-test.txt")
+    return uv.parent
 
 
 def bake(combination: str, output_dir: Path) -> Path:
     answers = {**COMBINATIONS[combination], "project_name": PROJECT_NAME}
-    return Path(cookiecutter(str(TEMPLATE), no_input=True, extra_context=answers, output_dir=output_dir))
+    project = cookiecutter(
+        str(TEMPLATE), no_input=True, extra_context=answers, output_dir=output_dir
+    )
+    return Path(project)
 
 
 def lock(project: Path, upgrade: bool = False) -> dict[str, str]:
@@ -113,7 +123,7 @@ def main() -> int:
                     (LOCKS / combination / name).write_text(text)
                 print(f"{combination}: pinned")
     if failed:
-        print("Locks do not match pyproject.toml: python templates/locks/update.py", file=sys.stderr)
+        print("Locks differ from pyproject.toml: python templates/locks/update.py", file=sys.stderr)
     return 1 if failed else 0
 
 

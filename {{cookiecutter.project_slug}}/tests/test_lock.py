@@ -69,5 +69,7 @@ def test_every_pin_is_hash_checked(lock_file):
 
 def test_developers_run_the_versions_the_image_runs():
     image, developers = pins("requirements.txt"), pins("requirements-dev.txt")
-    differing = {name: pins for name, pins in image.items() if developers.get(name) != pins}
+    differing = {
+        name: versions for name, versions in image.items() if developers.get(name) != versions
+    }
     assert not differing, f"requirements-dev.txt pins these differently: {differing}; make lock"

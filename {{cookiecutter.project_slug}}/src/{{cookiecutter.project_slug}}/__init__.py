@@ -51,7 +51,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> {{ cookiecutter.__app
 {%- if cookiecutter.__framework == "quart" %}
     app.register_blueprint(realtime.bp)
 {%- endif %}
-    if app.config["TRACING_EXPORTERS"]:
+    if app.config["TRACE_EXPORTERS"]:
         # Imported only when on (OTEL_* variables): off, OpenTelemetry is not even loaded.
         from . import tracing
 

@@ -21,7 +21,7 @@ PLACEHOLDER_SECRETS = {"change-me", "changeme", "secret", "dev", "development", 
 MIN_SECRET_LENGTH = 32
 SECRET_HINT = 'generate one with: python -c "import secrets; print(secrets.token_hex(32))"'
 # OTEL_TRACES_EXPORTER's values this service ships an exporter for.
-TRACE_EXPORTERS = ("otlp", "console")
+KNOWN_TRACE_EXPORTERS = ("otlp", "console")
 OTLP_PROTOCOL = "http/protobuf"
 TRUE_WORDS = ("true", "1", "yes", "on")
 FALSE_WORDS = ("false", "0", "no", "off")
@@ -92,7 +92,7 @@ class HeaderLimits:
     """What one request may send before its body: gunicorn's settings and defaults, which the
     uvicorn modes apply too (http_limits.py). Past them: 414 for the line, 431 for the headers."""
 
-    request_line: int  # bytes of "GET /path?query HTTP/1.1"
+    request_line: int  # bytes of "GET /path?query HTTP/1.1" (uvicorn: of its "/path?query")
     fields: int  # header fields per request
     field_size: int  # bytes of one "Name: value" field
 
@@ -108,7 +108,7 @@ def load_header_limits(environ: Mapping[str, str]) -> HeaderLimits:
         fields=env_int(environ, "LIMIT_REQUEST_FIELDS", 100, minimum=1),
         field_size=env_int(environ, "LIMIT_REQUEST_FIELD_SIZE", 8190, minimum=256),
     )
-    # gunicorn's own ceilings: above them it would quietly use its maximum instead.
+    # gunicorn quietly caps the first two at these; the third keeps a header within reason.
     for name, value, ceiling in (
         ("LIMIT_REQUEST_LINE", limits.request_line, 8190),
         ("LIMIT_REQUEST_FIELDS", limits.fields, 32768),
@@ -130,9 +130,9 @@ def load_trace_exporters(environ: Mapping[str, str]) -> tuple[str, ...]:
     raw = env_str(environ, "OTEL_TRACES_EXPORTER", "")
     if raw:
         names = tuple(name.strip() for name in raw.split(",") if name.strip() not in ("", "none"))
-        unknown = [name for name in names if name not in TRACE_EXPORTERS]
+        unknown = [name for name in names if name not in KNOWN_TRACE_EXPORTERS]
         if unknown:
-            choices = ", ".join((*TRACE_EXPORTERS, "none"))
+            choices = ", ".join((*KNOWN_TRACE_EXPORTERS, "none"))
             raise SettingsError(f"OTEL_TRACES_EXPORTER={raw!r}: {unknown} not one of: {choices}")
     else:
         endpoints = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
@@ -240,7 +240,7 @@ class Settings:
             "SLOW_MAX_SECONDS": self.slow_max_seconds,
             "MAX_CONTENT_LENGTH": self.max_content_length,
             "METRICS_ENABLED": self.metrics_enabled,
-            "TRACING_EXPORTERS": self.trace_exporters,
+            "TRACE_EXPORTERS": self.trace_exporters,
 {%- if cookiecutter.__framework == "quart" %}
             "WS_MAX_MESSAGE_BYTES": self.ws_max_message_bytes,
 {%- endif %}

@@ -36,7 +36,7 @@ except ImportError as error:  # installed without the lock or the [tracing] extr
 from .readiness import readiness_checks
 {%- endif %}
 
-EXPORTERS = {"otlp": OTLPSpanExporter, "console": ConsoleSpanExporter}
+EXPORTER_CLASSES = {"otlp": OTLPSpanExporter, "console": ConsoleSpanExporter}
 # Probes and scrapes every few seconds would bury the requests worth tracing; the standard
 # OTEL_PYTHON_{{ "ASGI" if cookiecutter.__framework == "quart" else "FLASK" }}_EXCLUDED_URLS replaces this list (regular expressions, comma-separated).
 UNTRACED_URLS = "/healthz$,/readyz$,/metrics$"
@@ -56,7 +56,8 @@ class TraceContextFilter(logging.Filter):
 def init_app(app: {{ cookiecutter.__app_class }}, exporters: list[SpanExporter] | None = None) -> None:
     """Trace `app`, exporting to OTEL_TRACES_EXPORTER's exporters or to `exporters` (tests)."""
     provider = TracerProvider(resource=service_resource())
-    for exporter in exporters or [EXPORTERS[name]() for name in app.config["TRACING_EXPORTERS"]]:
+    exporters = exporters or [EXPORTER_CLASSES[name]() for name in app.config["TRACE_EXPORTERS"]]
+    for exporter in exporters:
         # Spans leave in batches, from a thread of their own, never on the request's time.
         provider.add_span_processor(BatchSpanProcessor(exporter))
     app.extensions["tracer_provider"] = provider
