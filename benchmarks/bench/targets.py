@@ -57,6 +57,18 @@ def verdicts(results) -> list[str]:
                 f"- {interface} `/` with header limits / uvicorn's stock parser: "
                 f"{ours['rps']:.0f} / {stock['rps']:.0f} rps = {ours['rps'] / stock['rps']:.2f}x"
             )
+    # Overload: 0.1 s of I/O at 1,024 connections against the same server's CPU ceiling (`/` at 64).
+    for setup in results:
+        hello = find(results, setup, "hello", 64)
+        overloaded = find(results, setup, "slow 0.1 s", 1024)
+        if hello and overloaded:
+            share = overloaded["rps"] / hello["rps"]
+            errors = overloaded["non_2xx"] + overloaded["socket_errors"]
+            verdict = "met" if share >= 0.8 and not errors else "MISSED"
+            lines.append(
+                f"- {verdict}: {setup} /slow 0.1 s at 1024 keeps >= 80% of its `/` at 64: "
+                f"{overloaded['rps']:.0f} / {hello['rps']:.0f} rps = {share:.0%}, {errors} errors"
+            )
     for setup in (name for name in MODES if name in results):
         cold = results[setup]["cold_start_s"]
         verdict = "met" if cold < 2 else "MISSED"
