@@ -19,6 +19,7 @@ from servers import free_port, start_server
 
 TRICKLERS = 1500
 PROBE_SECONDS = 8
+PROBES = 10
 ANSWER_WITHIN = 2.0
 # Headers that never end, 3 bytes at a time, once a second.
 SLOW_REQUEST = b"GET /healthz HTTP/1.1\r\nHost: slow\r\nX-Slow: " + b"a" * 6000
@@ -137,7 +138,8 @@ async def probes_among_slow_clients(port: int) -> tuple[list[float | None], int]
     fewest_connected = connected[0]
     latencies = []
     deadline = time.monotonic() + PROBE_SECONDS
-    while time.monotonic() < deadline:
+    # For PROBE_SECONDS, and at least PROBES times however slow a loaded machine answers.
+    while time.monotonic() < deadline or len(latencies) < PROBES:
         latencies.append(await probe(port))
         fewest_connected = min(fewest_connected, connected[0])
         await asyncio.sleep(0.25)
@@ -155,7 +157,7 @@ def test_a_normal_request_is_answered_among_1500_slow_clients(installed_project,
         f"clients, slowest {max(answered, default=float('nan')):.3f} s"
     )
     assert fewest_connected >= 0.9 * TRICKLERS, "the slow clients were not all connected"
-    assert len(latencies) >= 10
+    assert len(latencies) >= PROBES
     assert len(answered) == len(latencies), f"unanswered probes: {latencies}"
     assert max(answered) < ANSWER_WITHIN, latencies
 
