@@ -124,7 +124,12 @@ def scrape_anew(server) -> dict:
 
 def held_slot_lock(pid: int) -> Path:
     """The slot lock file a worker holds open, in the metrics directory the launcher made."""
-    links = [Path(os.readlink(fd)) for fd in Path(f"/proc/{pid}/fd").iterdir()]
+    links = []
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            links.append(Path(os.readlink(fd)))
+        except FileNotFoundError:  # a socket or file the worker closed while we listed
+            continue
     (lock,) = [link for link in links if re.fullmatch(r"slot\d+\.lock", link.name)]
     return lock
 
