@@ -204,10 +204,11 @@ def test_a_killed_worker_keeps_its_counts_and_its_gauges_go(server):
     for conns in owned.values():
         for _ in range(10):
             assert get(conns[0], "/")[0] == 200
-    # Two slow requests in flight on each worker, each holding a pooled connection.
+    # Two slow requests in flight on each worker, each holding a pooled connection: long enough
+    # to outlast a replacement worker's start on a loaded machine (seconds, under load).
     for conns in owned.values():
         for conn in conns[1:3]:
-            conn.request("GET", "/slow-query?seconds=4")
+            conn.request("GET", "/slow-query?seconds=8")
     time.sleep(1)
     busy = scrape_anew(server)
     assert sample(busy, "http_requests_in_flight") == 5  # the four, and the scrape itself

@@ -33,9 +33,10 @@ class Setup:
     env: dict[str, str] = field(default_factory=dict)  # on top of server_env()
 
 
-# ASGI with Flask under overload (1,024 connections), measured beside the generated adapter: a
-# smaller pool whose queue holds the rest, and a longer interpreter switch interval.
-OVERLOAD_ALTERNATIVES = ("asgi-threads-128", "asgi-switch-20ms")
+# ASGI with Flask under overload (1,024 connections), measured beside the generated adapter: the
+# previous default shape (2 processes x 1,024 threads), a smaller pool whose queue holds the rest,
+# and a longer interpreter switch interval.
+OVERLOAD_ALTERNATIVES = ("asgi-2x1024", "asgi-threads-128", "asgi-switch-20ms")
 # The HTTP rows' setups, in the order they run: each mode, its bare app, and after asgi the naive
 # reference.
 HTTP_SETUPS = [
@@ -131,6 +132,14 @@ def setups(workdir: Path, quick: bool) -> list[Setup]:
                 )
             )
             found += [
+                Setup(
+                    "asgi-2x1024",
+                    "asgi: generated, WEB_CONCURRENCY=2 ASGI_THREADS=1024 (the previous default)",
+                    serve_command(mode, project, venv, served_app(mode)),
+                    project,
+                    every,
+                    env={"WEB_CONCURRENCY": "2", "ASGI_THREADS": "1024"},
+                ),
                 Setup(
                     "asgi-threads-128",
                     "asgi: generated, ASGI_THREADS=128 (the pool's queue holds the rest)",

@@ -1,12 +1,13 @@
 """The ASGI application itself: the code path uvicorn runs in production."""
 
 import asyncio
+import threading
 import time
 
 import httpx
 import pytest
 
-from {{ cookiecutter.project_slug }}.asgi_adapter import ThreadPoolWsgiToAsgi
+from {{ cookiecutter.project_slug }}.asgi_adapter import WINDOW, ThreadPoolWsgiToAsgi
 from {{ cookiecutter.project_slug }}.settings import SettingsError, worker_threads
 
 pytestmark = pytest.mark.anyio
@@ -105,6 +106,83 @@ async def test_a_client_gone_mid_body_ends_the_request_quietly(asgi_app, caplog)
     assert not [record for record in caplog.records if record.exc_info]
 
 
+async def test_an_async_view_runs_on_the_servers_loop(app):
+    """Loop-bound resources (an async database pool) must see one loop per process."""
+    seen = []
+
+    @app.get("/which-loop")
+    async def which_loop():
+        seen.append(asyncio.get_running_loop())
+        return {}
+
+    transport = httpx.ASGITransport(app=ThreadPoolWsgiToAsgi(app, max_threads=4))
+    async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
+        for _ in range(3):
+            assert (await client.get("/which-loop")).status_code == 200
+    assert seen == [asyncio.get_running_loop()] * 3
+
+
+async def test_a_streamed_response_arrives_whole_and_in_order(app):
+    chunks = [f"{n},".encode() for n in range(20 * WINDOW)]
+    app.add_url_rule("/stream", "stream", lambda: app.response_class(iter(chunks)))
+    transport = httpx.ASGITransport(app=ThreadPoolWsgiToAsgi(app, max_threads=4))
+    async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
+        response = await client.get("/stream")
+    assert response.status_code == 200
+    assert response.content == b"".join(chunks)
+
+
+async def test_a_stream_stops_when_the_server_stops_reading(app):
+    """A client gone mid-stream (the request's task cancelled): the pool thread stops producing
+    after at most a window of chunks, rather than wait for ever or stream into the void."""
+    produced = 0
+    stopped = threading.Event()
+
+    def endless():
+        nonlocal produced
+        try:
+            while True:
+                produced += 1
+                yield b"x" * 1024
+        finally:
+            stopped.set()
+
+    app.add_url_rule("/endless", "endless", lambda: app.response_class(endless()))
+    adapter = ThreadPoolWsgiToAsgi(app, max_threads=1)
+    first_body = asyncio.Event()
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        if message["type"] == "http.response.body":
+            first_body.set()
+            await asyncio.sleep(3600)  # a client that stopped reading
+
+    scope = {
+        "type": "http",
+        "http_version": "1.1",
+        "method": "GET",
+        "path": "/endless",
+        "raw_path": b"/endless",
+        "query_string": b"",
+        "root_path": "",
+        "scheme": "http",
+        "server": ("127.0.0.1", 8000),
+        "client": ("127.0.0.1", 50000),
+        "headers": [],
+    }
+    request = asyncio.create_task(adapter(scope, receive, send))
+    await asyncio.wait_for(first_body.wait(), timeout=5)
+    request.cancel()
+    assert await asyncio.to_thread(stopped.wait, 5), "the pool thread is still streaming"
+    assert produced <= 2 * WINDOW + 2
+    # The pool's only thread is free again.
+    transport = httpx.ASGITransport(app=adapter)
+    async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
+        assert (await client.get("/")).status_code == 200
+
+
 async def test_unknown_path_is_a_json_404_through_asgi(asgi_client):
     response = await asgi_client.get("/nowhere")
     assert response.status_code == 404
@@ -120,6 +198,6 @@ def test_asgi_module_exposes_the_app(monkeypatch):
 
 def test_thread_pool_size_comes_from_the_environment():
     assert worker_threads({"ASGI_THREADS": "64"}) == 64
-    assert worker_threads({}) == 1024
+    assert worker_threads({}) == 512
     with pytest.raises(SettingsError, match="ASGI_THREADS"):
         worker_threads({"ASGI_THREADS": "lots"})

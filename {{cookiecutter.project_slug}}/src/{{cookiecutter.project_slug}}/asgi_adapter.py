@@ -3,18 +3,30 @@
 asgiref's own `WsgiToAsgi` runs every request of a process on a single thread (its `run_wsgi_app`
 is a thread-sensitive `sync_to_async`), so slow requests queue behind each other. This adapter
 keeps asgiref's translation between the two protocols and runs it on a thread pool instead: slow
-requests overlap, and an `async def` view is still awaited on the server's event loop (asgiref's
-`async_to_sync` finds that loop from the pool thread) while its thread waits.
+requests overlap, and an `async def` view is still awaited on the server's event loop while its
+thread waits.
+
+Every hand-over between the loop and a pool thread wakes a sleeping thread, and those wake-ups,
+more than the work, are what a request costs. So the adapter keeps them few: the loop hands the
+request to the pool directly (no asyncio future per request), the thread posts the response's
+messages to the loop without waiting for each to be sent (one wake-up for a whole small response,
+with a window of WINDOW messages for backpressure on a streamed one), and an `async def` view runs
+as a task on the loop without asgiref's per-call executor and context copies.
 
 `WsgiToAsgi` also reads the whole request body before Flask can look at it, so the body limit is
 enforced here, before the body is read.
 """
 
+import asyncio
+import collections
+import contextvars
+import functools
 import json
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from asgiref.sync import sync_to_async
+from asgiref.sync import async_to_sync
 from asgiref.wsgi import WsgiToAsgi, WsgiToAsgiInstance
 from flask import Flask
 
@@ -28,6 +40,13 @@ access_logger = logging.getLogger("access")
 # After refusing a body, read and drop up to this much of it before closing, so that a client
 # still sending gets the 413 instead of a connection reset (nginx's "lingering close").
 DISCARD_LIMIT = 8 * 1024 * 1024
+# Response messages a pool thread may have posted before the loop has sent them: past this, the
+# thread waits, so a streamed response cannot pile up in memory faster than the client reads it.
+WINDOW = 16
+# The end of a request's messages: the thread is done with it.
+DONE = object()
+# The server's event loop, as seen from the pool thread serving a request.
+serving = threading.local()
 
 
 class BodyTooLarge(Exception):
@@ -35,18 +54,105 @@ class BodyTooLarge(Exception):
 
 
 class ClientGone(Exception):
-    """The connection ended before the whole body came."""
+    """The client went away (mid-body, or while a response was still being sent)."""
+
+
+class Outbox:
+    """A request's response messages, from its pool thread to the loop.
+
+    The thread posts without waiting for each message to be sent, and wakes the loop once per
+    batch rather than once per message; at most WINDOW messages wait unsent, so a streamed
+    response cannot pile up in memory faster than the client reads it.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self.loop = loop
+        self.items = collections.deque()
+        self.doorbell = asyncio.Event()
+        self.window = threading.Semaphore(WINDOW)
+        self.closed = False
+
+    def post(self, item) -> None:
+        """In the thread: a message, an exception to raise on the loop, or DONE."""
+        self.items.append(item)
+        if len(self.items) == 1:  # the loop may be asleep; later items ride on the same wake-up
+            self.loop.call_soon_threadsafe(self.doorbell.set)
+
+    def send(self, message) -> None:
+        """In the thread: asgiref's `sync_send`."""
+        self.window.acquire()
+        if self.closed:  # the loop stopped reading: end the response rather than wait forever
+            raise ClientGone
+        self.post(message)
+
+    async def deliver(self, send) -> None:
+        """On the loop: send the thread's messages in order until it is done."""
+        try:
+            while True:
+                await self.doorbell.wait()
+                self.doorbell.clear()
+                while self.items:
+                    item = self.items.popleft()
+                    if item is DONE:
+                        return
+                    if isinstance(item, BaseException):
+                        raise item
+                    try:
+                        await send(item)
+                    finally:
+                        self.window.release()
+        finally:
+            self.closed = True
+            for _ in range(WINDOW):  # a thread blocked on a full window must wake and see it
+                self.window.release()
 
 
 class PooledInstance(WsgiToAsgiInstance):
     """One request: asgiref's translation, run on the adapter's thread pool."""
 
-    def __init__(self, wsgi_application, run_on_pool):
+    def __init__(self, wsgi_application, executor: ThreadPoolExecutor):
         super().__init__(wsgi_application)
-        self.run_on_pool = run_on_pool
+        self.executor = executor
 
     async def run_wsgi_app(self, body):
-        await self.run_on_pool(self, body)
+        send = self.sync_send.awaitable  # the server's send, which asgiref wrapped for a thread
+        outbox = Outbox(asyncio.get_running_loop())
+        self.sync_send = outbox.send
+
+        def in_thread():
+            serving.loop = outbox.loop
+            try:
+                translate_one_request(self, body)
+            except BaseException as error:  # raised again on the loop
+                outbox.post(error)
+            else:
+                outbox.post(DONE)
+            finally:
+                serving.loop = None
+
+        # Straight to the pool, no asyncio future; the request's context variables go with it,
+        # as with asgiref's sync_to_async.
+        self.executor.submit(contextvars.copy_context().run, in_thread)
+        await outbox.deliver(send)
+
+
+def run_on_server_loop(func):
+    """Flask's `async_to_sync` under this adapter: an `async def` view runs as a task on the
+    server's loop while its pool thread waits, without asgiref's per-call executor and copies.
+
+    The task runs in a copy of the thread's context, which is the request's, so Flask's request
+    context is there; context variables the view sets stay in that copy (asgiref would copy them
+    back). Outside a request the adapter serves (a thread a view started), asgiref's own.
+    """
+
+    @functools.wraps(func)
+    def run(*args, **kwargs):
+        loop = getattr(serving, "loop", None)
+        if loop is None:
+            return async_to_sync(func)(*args, **kwargs)
+        return asyncio.run_coroutine_threadsafe(func(*args, **kwargs), loop).result()
+
+    return run
 
 
 class ThreadPoolWsgiToAsgi(WsgiToAsgi):
@@ -54,9 +160,7 @@ class ThreadPoolWsgiToAsgi(WsgiToAsgi):
         super().__init__(flask_app)
         self.max_body = flask_app.config["MAX_CONTENT_LENGTH"]  # None: no limit, as in Flask
         self.executor = ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="flask")
-        self.run_on_pool = sync_to_async(
-            translate_one_request, thread_sensitive=False, executor=self.executor
-        )
+        flask_app.async_to_sync = run_on_server_loop
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -67,7 +171,7 @@ class ThreadPoolWsgiToAsgi(WsgiToAsgi):
             await reject_too_large(scope, receive, send)
             return
         try:
-            instance = PooledInstance(self.wsgi_application, self.run_on_pool)
+            instance = PooledInstance(self.wsgi_application, self.executor)
             await instance(scope, self.checked_body(receive), send)
         except BodyTooLarge:
             # Raised while reading the body, before the app could start a response.

@@ -82,7 +82,7 @@ def worker_threads(environ: Mapping[str, str]) -> int:
     return env_int(environ, "GUNICORN_THREADS", 128, minimum=1)
 {%- else %}
     """ASGI_THREADS: how many requests one process serves at once (each holds a pool thread)."""
-    return env_int(environ, "ASGI_THREADS", 1024, minimum=1)
+    return env_int(environ, "ASGI_THREADS", 512, minimum=1)
 {%- endif %}
 
 
