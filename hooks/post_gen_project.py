@@ -5,6 +5,7 @@ from pathlib import Path
 
 INTERFACE = "{{ cookiecutter.interface }}"
 FRAMEWORK = "{{ cookiecutter.__framework }}"
+SERVER = "{{ cookiecutter.__server }}"
 PROJECT_SLUG = "{{ cookiecutter.project_slug }}"
 DATABASE = "{{ cookiecutter.database }}"
 
@@ -22,6 +23,9 @@ ASGI_FILES = [
     f"src/{PROJECT_SLUG}/http_limits.py",
     "tests/test_http_limits.py",
 ]
+# Hypercorn's worker processes under our own supervisor, and its WebSocket drain (Quart).
+HYPERCORN_FILES = [f"src/{PROJECT_SLUG}/hypercorn_workers.py", "tests/test_hypercorn_workers.py"]
+WEBSOCKET_DRAIN_FILES = [f"src/{PROJECT_SLUG}/websocket_drain.py"]
 # Flask under ASGI needs the adapter; Quart is ASGI already.
 ADAPTER_FILES = [f"src/{PROJECT_SLUG}/asgi_adapter.py", "tests/test_asgi.py"]
 WEBSOCKET_FILES = [f"src/{PROJECT_SLUG}/views/realtime.py", "tests/test_websocket.py"]
@@ -109,6 +113,10 @@ def main() -> None:
         remove_wsgi_files(root)
     if not (INTERFACE == "asgi" and FRAMEWORK == "flask"):
         remove_adapter_files(root)
+    if SERVER != "hypercorn":
+        remove(root, HYPERCORN_FILES)
+    if not (SERVER == "hypercorn" and FRAMEWORK == "quart"):
+        remove(root, WEBSOCKET_DRAIN_FILES)
     if FRAMEWORK == "quart":
         remove_flask_files(root)
     else:

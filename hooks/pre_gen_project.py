@@ -12,6 +12,7 @@ PROJECT_SLUG = "{{ cookiecutter.project_slug }}"
 AUTHOR_EMAIL = "{{ cookiecutter.author_email }}"
 INTERFACE = "{{ cookiecutter.interface }}"
 ASGI_FRAMEWORK = "{{ cookiecutter.asgi_framework }}"
+ASGI_SERVER = "{{ cookiecutter.asgi_server }}"
 
 # Names the generated package must not take: importing it would shadow the real module. The
 # runtime and test dependencies of every mode, and the standard library.
@@ -127,11 +128,22 @@ def check_framework(interface: str, framework: str) -> str | None:
     return None
 
 
+def check_server(interface: str, server: str) -> str | None:
+    """Return why `server` cannot serve over `interface`, or None."""
+    if server != "uvicorn" and interface != "asgi":
+        return (
+            f"asgi_server '{server}' needs interface 'asgi', not '{interface}': WSGI is served by "
+            f"gunicorn (e.g. interface=asgi asgi_server={server})."
+        )
+    return None
+
+
 def main() -> None:
     checks = (
         check_slug(PROJECT_SLUG),
         check_email(AUTHOR_EMAIL),
         check_framework(INTERFACE, ASGI_FRAMEWORK),
+        check_server(INTERFACE, ASGI_SERVER),
     )
     for error in checks:
         if error:

@@ -60,6 +60,8 @@ def test_good_answers_generate_the_named_directory(tmp_path):
         ("license=WTFPL", "WTFPL"),
         ("python_version=2.7", "2.7"),
         ("asgi_framework=quart", "asgi_framework 'quart' needs interface 'asgi', not 'wsgi'"),
+        ("asgi_server=hypercorn", "asgi_server 'hypercorn' needs interface 'asgi', not 'wsgi'"),
+        ("asgi_server=daphne", "daphne"),
     ],
 )
 def test_bad_answer_fails_with_a_message_and_writes_nothing(tmp_path, answer, message):

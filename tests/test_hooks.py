@@ -68,6 +68,13 @@ def test_quart_needs_asgi():
     assert "needs interface 'asgi'" in pre_gen.check_framework("wsgi", "quart")
 
 
+def test_hypercorn_needs_asgi():
+    assert pre_gen.check_server("asgi", "hypercorn") is None
+    assert pre_gen.check_server("asgi", "uvicorn") is None
+    assert pre_gen.check_server("wsgi", "uvicorn") is None  # the default, unused by WSGI
+    assert "needs interface 'asgi'" in pre_gen.check_server("wsgi", "hypercorn")
+
+
 def make_tree(root, relative_paths):
     for relative in relative_paths:
         path = root / relative

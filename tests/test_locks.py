@@ -30,14 +30,17 @@ def test_the_shipped_lock_is_what_make_lock_writes(combination, tmp_path):
 
 
 def test_every_combination_the_template_can_bake_has_a_lock():
-    """From cookiecutter.json's own choices (WSGI takes Flask only), not from update.py's list."""
+    """From cookiecutter.json's own choices (WSGI takes Flask and gunicorn only), not from
+    update.py's list."""
     choices = json.loads((TEMPLATE / "cookiecutter.json").read_text())
+    servers = ["gunicorn" if interface == "wsgi" else server for interface in choices["interface"]
+               for server in choices["asgi_server"]]
     bakeable = {
-        f"{interface}-{framework}-{database}"
-        for interface in choices["interface"]
+        f"{server}-{framework}-{database}"
+        for server in servers
         for framework in choices["asgi_framework"]
         for database in choices["database"]
-        if not (interface == "wsgi" and framework != "flask")
+        if not (server == "gunicorn" and framework != "flask")
     }
     stored = {path.name for path in (TEMPLATE / "templates/locks").iterdir() if path.is_dir()}
     assert stored == bakeable

@@ -26,12 +26,19 @@ LOCK_FILES = ("requirements.txt", "requirements-dev.txt")
 # The answers that change the dependencies; the others (names, Python version, license) do not:
 # the pins hold for Python 3.11 and newer.
 COMBINATIONS = {
-    f"{interface}-{framework}-{database}": {
-        "interface": interface,
+    f"{server}-{framework}-{database}": {
+        "interface": "wsgi" if server == "gunicorn" else "asgi",
+        "asgi_server": "uvicorn" if server == "gunicorn" else server,
         "asgi_framework": framework,
         "database": database,
     }
-    for interface, framework in (("wsgi", "flask"), ("asgi", "flask"), ("asgi", "quart"))
+    for server, framework in (
+        ("gunicorn", "flask"),
+        ("uvicorn", "flask"),
+        ("uvicorn", "quart"),
+        ("hypercorn", "flask"),
+        ("hypercorn", "quart"),
+    )
     for database in ("sqlite", "postgresql", "none")
 }
 # The name the baked project has. Its pins name it, normalized ("# via lock-check"); the template

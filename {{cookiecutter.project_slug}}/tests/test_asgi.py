@@ -1,4 +1,4 @@
-"""The ASGI application itself: the code path uvicorn runs in production."""
+"""The ASGI application itself: the code path the server runs in production."""
 
 import asyncio
 import threading
@@ -181,6 +181,34 @@ async def test_a_stream_stops_when_the_server_stops_reading(app):
     transport = httpx.ASGITransport(app=adapter)
     async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
         assert (await client.get("/")).status_code == 200
+
+
+async def test_the_lifespan_protocol_is_answered_with_nothing_to_do(asgi_app):
+    incoming = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+    sent = []
+
+    async def receive():
+        return next(incoming)
+
+    async def send(message):
+        sent.append(message["type"])
+
+    await asgi_app({"type": "lifespan"}, receive, send)
+    assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+
+
+async def test_a_websocket_is_refused_without_a_traceback(asgi_app, caplog):
+    sent = []
+
+    async def receive():
+        return {"type": "websocket.connect"}
+
+    async def send(message):
+        sent.append(message)
+
+    await asgi_app({"type": "websocket", "path": "/ws", "headers": []}, receive, send)
+    assert sent == [{"type": "websocket.close"}]  # the server answers the handshake with 403
+    assert not [record for record in caplog.records if record.exc_info]
 
 
 async def test_unknown_path_is_a_json_404_through_asgi(asgi_client):

@@ -254,7 +254,38 @@ def test_a_replacement_takes_the_free_slot_and_counts_on(start_worker, tmp_path)
         "gauge_livesum_slot0.db",
         "gauge_livesum_slot1.db",
     ]
-{%- if cookiecutter.interface == "asgi" %}
+{%- if cookiecutter.asgi_server == "hypercorn" and cookiecutter.interface == "asgi" %}
+
+
+def test_the_asgi_server_prepares_the_directory_before_the_workers_and_removes_it(monkeypatch):
+    monkeypatch.setenv("APP_ENV", "test")
+    monkeypatch.setenv(ENVIRONMENT_VARIABLE, "")  # none set: the server makes one (undone after)
+    seen = {}
+
+    def supervise(config, workers):
+        # The workers start here; they inherit the environment.
+        seen["directory"] = Path(os.environ[ENVIRONMENT_VARIABLE])
+        seen["ready"] = seen["directory"].is_dir() and not any(seen["directory"].iterdir())
+        return 0
+
+    monkeypatch.setattr(asgi_server, "supervise", supervise)
+    with pytest.raises(SystemExit) as exited:
+        asgi_server.main()
+    assert exited.value.code == 0
+    assert seen["ready"]
+    assert not seen["directory"].exists()
+
+
+def test_a_single_worker_keeps_its_metrics_in_memory(monkeypatch):
+    # No worker to add up, and nothing to clean up after the server exits on SIGTERM.
+    monkeypatch.setenv("APP_ENV", "test")
+    monkeypatch.setenv("WEB_CONCURRENCY", "1")
+    monkeypatch.setenv(ENVIRONMENT_VARIABLE, "")
+    monkeypatch.setattr(asgi_server, "supervise", lambda config, workers: 0)
+    with pytest.raises(SystemExit):
+        asgi_server.main()
+    assert os.environ[ENVIRONMENT_VARIABLE] == ""
+{%- elif cookiecutter.interface == "asgi" %}
 
 
 def test_the_asgi_server_prepares_the_directory_before_uvicorn_and_removes_it(monkeypatch):

@@ -2,8 +2,16 @@
 """ASGI entry point: Quart is an ASGI application already."""
 
 import gc
+{%- if cookiecutter.asgi_server == "hypercorn" %}
+import os
+{%- endif %}
 
 from . import create_app
+{%- if cookiecutter.asgi_server == "hypercorn" %}
+from .http_limits import LimitRequestHead
+from .settings import load_header_limits
+from .websocket_drain import CloseWebSocketsOnDrain
+{%- endif %}
 
 # Each request allocates thousands of short-lived objects; with the default threshold (700) the
 # collector ran about 12% of the time at 1,024 connections. Measured on the template's overload
@@ -11,6 +19,11 @@ from . import create_app
 gc.set_threshold(50_000, 20, 10)
 
 app = create_app()
+{%- if cookiecutter.asgi_server == "hypercorn" %}
+# What Hypercorn serves (asgi_server.py): the header limits first, then WebSockets that close
+# when the worker drains.
+served = LimitRequestHead(CloseWebSocketsOnDrain(app), load_header_limits(os.environ))
+{%- endif %}
 {%- else -%}
 """ASGI entry point: the Flask app behind the thread-pool adapter (see asgi_adapter.py)."""
 
@@ -18,7 +31,16 @@ import os
 
 from . import create_app
 from .asgi_adapter import ThreadPoolWsgiToAsgi
+{%- if cookiecutter.asgi_server == "hypercorn" %}
+from .http_limits import LimitRequestHead
+from .settings import load_header_limits, worker_threads
+{%- else %}
 from .settings import worker_threads
+{%- endif %}
 
 app = ThreadPoolWsgiToAsgi(create_app(), max_threads=worker_threads(os.environ))
+{%- if cookiecutter.asgi_server == "hypercorn" %}
+# What Hypercorn serves (asgi_server.py): the header limits first.
+served = LimitRequestHead(app, load_header_limits(os.environ))
+{%- endif %}
 {%- endif %}

@@ -163,9 +163,12 @@ class ThreadPoolWsgiToAsgi(WsgiToAsgi):
         flask_app.async_to_sync = run_on_server_loop
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            # No lifespan or WebSocket support: the server is started with lifespan="off".
-            raise ValueError(f"unsupported ASGI scope type {scope['type']!r}")
+        if scope["type"] == "lifespan":
+            await no_startup_or_shutdown_work(receive, send)
+            return
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close"})  # Flask speaks HTTP only: the server says 403
+            return
         declared = declared_length(scope)
         if self.max_body is not None and declared is not None and declared > self.max_body:
             await reject_too_large(scope, receive, send)
@@ -195,6 +198,15 @@ class ThreadPoolWsgiToAsgi(WsgiToAsgi):
             return message
 
         return checked_receive
+
+
+async def no_startup_or_shutdown_work(receive, send) -> None:
+    """The lifespan protocol, for a server that always speaks it: nothing to start or stop."""
+    while True:
+        message = await receive()
+        await send({"type": message["type"] + ".complete"})
+        if message["type"] == "lifespan.shutdown":
+            return
 
 
 def declared_length(scope) -> int | None:

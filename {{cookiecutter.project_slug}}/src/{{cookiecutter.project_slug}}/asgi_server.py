@@ -1,3 +1,125 @@
+{%- if cookiecutter.asgi_server == "hypercorn" -%}
+"""Run the ASGI service under Hypercorn, configured from the environment.
+
+`python -m {{ cookiecutter.project_slug }}.asgi_server` is what `make serve` and the Docker image run. One port serves
+HTTP/1.1 and HTTP/2 over cleartext (h2c: prior knowledge, or an Upgrade from HTTP/1.1).
+"""
+
+import logging
+import os
+import sys
+
+from hypercorn.config import Config
+
+from .hypercorn_workers import supervise
+from .logs import logging_config
+from .metrics_directory import (
+    ENVIRONMENT_VARIABLE,
+    prepare_metrics_directory,
+    remove_metrics_directory,
+)
+from .settings import (
+    HeaderLimits,
+    Settings,
+    SettingsError,
+    env_int,
+    env_str,
+    load_header_limits,
+    load_settings,
+{%- if cookiecutter.__framework == 'flask' %}
+    worker_threads,
+{%- endif %}
+)
+
+# "asgi:" tells Hypercorn the app is ASGI rather than WSGI (it would otherwise guess). Each worker
+# process imports it afresh.
+APP = "asgi:{{ cookiecutter.project_slug }}.asgi:served"
+# After the graceful timeout, the app's own shutdown (lifespan) gets this long: the two together
+# stay under compose's and Kubernetes' grace periods.
+LIFESPAN_SHUTDOWN_SECONDS = 3
+
+
+def hypercorn_config(
+    settings: Settings,
+    limits: HeaderLimits,
+    bind: str,
+    keepalive: int,
+    graceful_timeout: int,
+) -> Config:
+    config = Config()
+    config.application_path = APP
+    config.bind = [bind]
+    config.worker_class = "uvloop"
+    # Seconds to keep an idle keep-alive connection open, and the most a client may take to send
+    # a request's line and headers (Hypercorn's idle timer runs until they are complete).
+    config.keep_alive_timeout = keepalive
+    # On SIGTERM, in-flight requests get this long to finish.
+    config.graceful_timeout = graceful_timeout
+    config.shutdown_timeout = LIFESPAN_SHUTDOWN_SECONDS
+    # Connections waiting to be accepted (Hypercorn's default, 100, drops them under a burst).
+    config.backlog = 2048
+    # The parsers' own bounds on a whole request head, so that they never refuse one the limits
+    # in http_limits.py accept (HTTP/2 counts 32 more bytes per field).
+    config.h11_max_incomplete_size = limits.header_section
+    config.h2_max_header_list_size = limits.header_section + 32 * (limits.fields + 5)
+{%- if cookiecutter.__framework == "quart" %}
+    # The server refuses WebSocket messages past twice the app's limit before buffering them;
+    # between the two, the app closes with its own code and reason (views/realtime.py).
+    config.websocket_max_message_size = 2 * settings.ws_max_message_bytes
+{%- endif %}
+    # JSON logs; the app writes the access log itself, with request id and duration. A logger,
+    # not "-", so that Hypercorn adds no plain-text handler of its own.
+    config.accesslog = None
+    config.errorlog = logging.getLogger("hypercorn.error")
+    config.logconfig_dict = logging_config(settings.log_level)
+    # The app sets its own headers; no need to advertise the server.
+    config.include_server_header = False
+    return config
+
+
+def main() -> None:
+    environ = os.environ
+    try:
+        # Check the app's settings once here, so a bad value stops us before workers start.
+        settings = load_settings(environ)
+        host = env_str(environ, "HOST", "0.0.0.0")
+        port = env_int(environ, "PORT", 8000, minimum=1)
+        workers = env_int(environ, "WEB_CONCURRENCY", {{ 4 if cookiecutter.__framework == "flask" else 2 }}, minimum=1)
+        keepalive = env_int(environ, "HYPERCORN_KEEPALIVE", 5, minimum=1)
+        graceful_timeout = env_int(environ, "HYPERCORN_GRACEFUL_TIMEOUT", 30, minimum=1)
+        limits = load_header_limits(environ)  # read again by asgi.py in each worker
+{%- if cookiecutter.__framework == "flask" %}
+        worker_threads(environ)  # read again by asgi.py in each worker
+{%- endif %}
+        # Metrics: each worker writes its own files to one directory, ready before they start
+        # (metrics.py tells a dead worker by the lock it dropped). A single process serves alone
+        # and keeps its figures in memory, unless told a directory.
+        shared = workers > 1 or environ.get(ENVIRONMENT_VARIABLE, "").strip()
+        metrics_directory = (
+            prepare_metrics_directory(environ) if settings.metrics_enabled and shared else None
+        )
+    except SettingsError as error:
+        sys.exit(f"ERROR: {error}")
+
+    bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+{%- if cookiecutter.__framework == "flask" %}
+    # Processes: about two per core; each runs Flask on its own pool of ASGI_THREADS threads,
+    # which mostly wait, so one process holds many slow requests at once.
+{%- else %}
+    # Processes: one per core; each serves any number of requests on its event loop.
+{%- endif %}
+    config = hypercorn_config(settings, limits, bind, keepalive, graceful_timeout)
+    try:
+        status = supervise(config, workers)
+    finally:
+        if metrics_directory is not None:
+            remove_metrics_directory(metrics_directory)
+    sys.exit(status)
+
+
+if __name__ == "__main__":
+    main()
+{%- else -%}
 """Run the ASGI service under uvicorn, configured from the environment.
 
 `python -m {{ cookiecutter.project_slug }}.asgi_server` is what `make serve` and the Docker image run.
@@ -99,3 +221,4 @@ def main(app: str = "{{ cookiecutter.project_slug }}.asgi:app", http: str = LIMI
 
 if __name__ == "__main__":
     main()
+{%- endif %}

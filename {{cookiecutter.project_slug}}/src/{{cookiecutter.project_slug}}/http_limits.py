@@ -1,3 +1,58 @@
+{%- if cookiecutter.asgi_server == "hypercorn" -%}
+"""gunicorn's limits on what a request sends before its body, in front of the app under Hypercorn.
+
+Hypercorn bounds a request's line and headers only as a whole, and only while they are incomplete
+(h11_max_incomplete_size; HTTP/2: h2_max_header_list_size, set from these limits in
+asgi_server.py): one long line, one huge header or a thousand small ones all pass. This middleware
+applies LIMIT_REQUEST_LINE, LIMIT_REQUEST_FIELDS and LIMIT_REQUEST_FIELD_SIZE
+(settings.HeaderLimits) to the parsed request, over HTTP/1.1 and HTTP/2 alike, and answers 414 or
+431 as gunicorn does, and as the uvicorn modes' parser does, before the app sees the request.
+"""
+
+import logging
+
+from .settings import HeaderLimits
+
+logger = logging.getLogger("hypercorn.error")
+REASONS = {414: "Request-URI Too Long", 431: "Request Header Fields Too Large"}
+
+
+def refusal(scope, limits: HeaderLimits) -> int | None:
+    """The status that refuses this request, or None if it is within every limit."""
+    query = scope["query_string"]
+    # As in the uvicorn modes, the line counts its target: "/path?query".
+    if len(scope["raw_path"]) + (len(query) + 1 if query else 0) > limits.request_line:
+        return 414
+    if len(scope["headers"]) > limits.fields:
+        return 431
+    if any(len(name) + 2 + len(value) > limits.field_size for name, value in scope["headers"]):
+        return 431
+    return None
+
+
+class LimitRequestHead:
+    def __init__(self, app, limits: HeaderLimits):
+        self.app = app
+        self.limits = limits
+
+    async def __call__(self, scope, receive, send):
+        status = refusal(scope, self.limits) if scope["type"] in ("http", "websocket") else None
+        if status is None:
+            await self.app(scope, receive, send)
+            return
+        logger.warning("Refused a request: %s", REASONS[status])
+        body = REASONS[status].encode("ascii")
+        headers = [
+            (b"content-type", b"text/plain; charset=utf-8"),
+            (b"content-length", str(len(body)).encode("ascii")),
+        ]
+        if scope.get("http_version") in ("1.0", "1.1"):
+            headers.append((b"connection", b"close"))
+        # A refused WebSocket handshake gets the same answer (Hypercorn's HTTP response extension).
+        prefix = "websocket.http.response" if scope["type"] == "websocket" else "http.response"
+        await send({"type": f"{prefix}.start", "status": status, "headers": headers})
+        await send({"type": f"{prefix}.body", "body": body})
+{%- else -%}
 """uvicorn's HTTP protocol with gunicorn's limits on what a request sends before its body.
 
 uvicorn's httptools parser keeps every header a client sends, however many and however long:
@@ -99,3 +154,4 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         )
         self.transport.write(b"".join(content))
         self.transport.close()
+{%- endif %}

@@ -82,12 +82,12 @@ def logging_config(level: str) -> dict:
         # Servers attach handlers of their own; route them to the root handler instead.
         "loggers": {
             name: {"level": level, "handlers": [], "propagate": True}
-            for name in ("gunicorn.error", "uvicorn", "uvicorn.error")
+            for name in ("gunicorn.error", "uvicorn", "uvicorn.error", "hypercorn.error")
         }
         | {
             # The app writes the access log itself (see access_log.py), with request id and timing.
             name: {"level": "WARNING", "handlers": [], "propagate": False}
-            for name in ("gunicorn.access", "uvicorn.access")
+            for name in ("gunicorn.access", "uvicorn.access", "hypercorn.access")
         },
     }
 

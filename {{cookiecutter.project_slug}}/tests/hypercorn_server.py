@@ -1,0 +1,92 @@
+"""The real server, as `make serve` starts it (Hypercorn under hypercorn_workers.py), on a free
+port of 127.0.0.1, for the tests that need the server itself."""
+
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen
+    port: int
+    log: Path
+
+    def get(self, path: str, timeout: float = 10) -> int:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            connection.request("GET", path)
+            response = connection.getresponse()
+            response.read()
+            return response.status
+        finally:
+            connection.close()
+
+    def workers(self) -> list[int]:
+        """The worker processes: the parent's children that multiprocessing spawned (its
+        resource tracker is a child too)."""
+        found = []
+        for entry in Path("/proc").iterdir():
+            try:
+                stat = (entry / "stat").read_text()
+                command = (entry / "cmdline").read_bytes()
+            except OSError:  # not a process, or gone
+                continue
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            if parent == self.process.pid and b"spawn_main" in command:
+                found.append(int(entry.name))
+        return found
+
+    def stop(self, timeout: float = 20) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout)
+
+
+def start_server(tmp_path: Path, **environ: str) -> Server:
+    port = free_port()
+    log = tmp_path / "server.log"
+    env = {
+        **os.environ,
+        "APP_ENV": "test",
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "WEB_CONCURRENCY": "1",
+        "MAX_CONTENT_LENGTH": "1024",
+        "LOG_LEVEL": "INFO",
+{%- if cookiecutter.database == "sqlite" %}
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'served.sqlite3'}",
+{%- endif %}
+        **environ,
+    }
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "{{ cookiecutter.project_slug }}.asgi_server"],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    server = Server(process, port, log)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if server.get("/healthz", timeout=2) == 200:
+                return server
+        except OSError:
+            time.sleep(0.1)
+    server.stop()
+    pytest.fail(f"the server did not answer /healthz within 30 s:\n{log.read_text()}")
