@@ -18,7 +18,27 @@ MODES = {
     "wsgi": {"interface": "wsgi"},
     "asgi": {"interface": "asgi", "asgi_framework": "flask"},
     "quart": {"interface": "asgi", "asgi_framework": "quart"},
+    "asgi_hypercorn": {"interface": "asgi", "asgi_framework": "flask", "asgi_server": "hypercorn"},
+    "quart_hypercorn": {"interface": "asgi", "asgi_framework": "quart", "asgi_server": "hypercorn"},
 }
+
+
+# Why the hypercorn modes skip the 2**80 chunk size: their parser (h11) takes a chunk size of up to
+# 20 hex digits and waits for the bytes, as for any slow upload. On the event loop that costs a
+# coroutine, not a thread; the body limit refuses the upload once more than it has arrived.
+AWAITS_THE_BYTES = "Hypercorn waits for a 2**80-byte chunk's bytes, as for any slow upload"
+
+
+def framework(mode: str) -> str:
+    return MODES[mode].get("asgi_framework", "flask")
+
+
+def server_of(mode: str) -> str:
+    """The server a mode runs: gunicorn for WSGI, else the ASGI server chosen."""
+    answers = MODES[mode]
+    return "gunicorn" if answers["interface"] == "wsgi" else answers.get("asgi_server", "uvicorn")
+
+
 # Virtual environments survive between runs (pip then only re-links the baked project).
 VENV_CACHE = Path(os.environ.get("TEMPLATE_VENV_CACHE", TEMPLATE / ".cache" / "venvs"))
 

@@ -11,15 +11,26 @@ import pytest
 from conftest import TEMPLATE, bake
 
 OPTIONS = json.loads((TEMPLATE / "cookiecutter.json").read_text())
-QUESTIONS = ("interface", "asgi_framework", "database", "python_version", "license")
+QUESTIONS = (
+    "interface",
+    "asgi_framework",
+    "asgi_server",
+    "database",
+    "python_version",
+    "license",
+)
 COMBINATIONS = [
     answers
     for answers in (
         dict(zip(QUESTIONS, values, strict=True))
         for values in itertools.product(*(OPTIONS[question] for question in QUESTIONS))
     )
-    # Quart is ASGI only; the pre-generation hook refuses the pair (see test_bad_answers.py).
-    if not (answers["interface"] == "wsgi" and answers["asgi_framework"] == "quart")
+    # Quart and Hypercorn are ASGI only; the pre-generation hook refuses them with WSGI (see
+    # test_bad_answers.py).
+    if not (
+        answers["interface"] == "wsgi"
+        and (answers["asgi_framework"] == "quart" or answers["asgi_server"] == "hypercorn")
+    )
 ]
 COMMON_FILES = [
     ".cookiecutter.json",
@@ -54,11 +65,22 @@ ASGI_FILES = ["src/{slug}/asgi.py", "src/{slug}/asgi_server.py"]
 ADAPTER_FILES = ["src/{slug}/asgi_adapter.py", "tests/test_asgi.py"]
 WEBSOCKET_FILES = ["src/{slug}/views/realtime.py", "tests/test_websocket.py"]
 FLASK_FILES = ["src/{slug}/body_limit.py", "tests/test_body_limit.py"]
-# What each mode (interface, framework) must have; everything in the other lists must be absent.
+HYPERCORN_FILES = [
+    "src/{slug}/hypercorn_workers.py",
+    "tests/hypercorn_server.py",
+    "tests/test_hypercorn_workers.py",
+]
+WEBSOCKET_DRAIN_FILES = ["src/{slug}/websocket_drain.py"]
+# What each mode (interface, framework, server) must have; everything in the other lists must be
+# absent. WSGI's server is gunicorn whatever asgi_server says.
 MODE_FILES = {
-    ("wsgi", "flask"): WSGI_FILES + FLASK_FILES,
-    ("asgi", "flask"): ASGI_FILES + ADAPTER_FILES + FLASK_FILES,
-    ("asgi", "quart"): ASGI_FILES + WEBSOCKET_FILES,
+    ("wsgi", "flask", "uvicorn"): WSGI_FILES + FLASK_FILES,
+    ("asgi", "flask", "uvicorn"): ASGI_FILES + ADAPTER_FILES + FLASK_FILES,
+    ("asgi", "quart", "uvicorn"): ASGI_FILES + WEBSOCKET_FILES,
+    ("asgi", "flask", "hypercorn"): ASGI_FILES + ADAPTER_FILES + FLASK_FILES + HYPERCORN_FILES,
+    ("asgi", "quart", "hypercorn"): (
+        ASGI_FILES + WEBSOCKET_FILES + HYPERCORN_FILES + WEBSOCKET_DRAIN_FILES
+    ),
 }
 DATABASE_FILES = [
     "alembic.ini",
@@ -82,7 +104,14 @@ DATABASE_FILES = [
     "tests/test_openapi.py",
 ]
 OPTIONAL_FILES = (
-    WSGI_FILES + ASGI_FILES + ADAPTER_FILES + WEBSOCKET_FILES + FLASK_FILES + DATABASE_FILES
+    WSGI_FILES
+    + ASGI_FILES
+    + ADAPTER_FILES
+    + WEBSOCKET_FILES
+    + FLASK_FILES
+    + HYPERCORN_FILES
+    + WEBSOCKET_DRAIN_FILES
+    + DATABASE_FILES
 )
 UNRENDERED = re.compile(r"{{\s*cookiecutter|{%\s*(if|for|raw|endif|now)\b")
 
@@ -103,7 +132,7 @@ def paths(patterns, slug="acme_orders"):
 
 def test_bake_writes_the_files_of_the_chosen_mode(baked):
     answers, project = baked
-    wanted = MODE_FILES[answers["interface"], answers["asgi_framework"]]
+    wanted = MODE_FILES[answers["interface"], answers["asgi_framework"], answers["asgi_server"]]
     if answers["database"] != "none":
         wanted = wanted + DATABASE_FILES
     assert project.name == "acme_orders"
@@ -162,6 +191,17 @@ def test_bake_depends_on_exactly_the_database_chosen(baked):
     assert (kubernetes / "base" / "data-volume.yaml").exists() == (database == "sqlite")
     empty = [str(p) for p in kubernetes.rglob("*") if p.is_file() and not p.read_text().strip()]
     assert empty == []
+
+
+def test_bake_depends_on_exactly_the_server_chosen(baked):
+    answers, project = baked
+    pyproject = (project / "pyproject.toml").read_text()
+    server = "gunicorn" if answers["interface"] == "wsgi" else answers["asgi_server"]
+    for candidate in ("gunicorn", "uvicorn", "hypercorn"):
+        assert (f'"{candidate}' in pyproject) == (candidate == server), candidate
+    if server != "gunicorn":
+        serving = (project / "src/acme_orders/asgi_server.py").read_text()
+        assert f"import {server}" in serving or f"from {server}" in serving
 
 
 def test_baked_project_passes_ruff(baked):

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import migrate
+from conftest import AWAITS_THE_BYTES, migrate, server_of
 from servers import start_server
 
 TIMEOUT = 10.0  # seconds a server gets to answer and close; more counts as a hang
@@ -311,13 +311,22 @@ def check(server, case: Case):
 # limit on bodies): for a size of 2**80 it waits on the client, as for any slow upload. nginx, which
 # production puts in front of it, refuses the size at once (tests/test_slow_clients.py).
 LEFT_TO_THE_PROXY = {"wsgi": {"chunk-size-20-fs"}}
+# Where a server's parser differs within what RFC 9112 allows: the statuses it may answer instead.
+ALSO_ALLOWED = {
+    # h11, Hypercorn's parser, folds identical Content-Length values into one, as RFC 9112 section
+    # 6.3 allows a recipient to (no framing ambiguity); it refuses differing ones with a 400.
+    "hypercorn": {"content-length-twice-equal": {200}},
+}
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
 def test_hostile_request_gets_a_4xx_and_the_server_carries_on(installed_project, server, case):
     if case.id in LEFT_TO_THE_PROXY.get(installed_project[0], ()):
         pytest.skip("answered by the buffering proxy in front (tests/test_slow_clients.py)")
-    check(server, case)
+    if case.id == "chunk-size-20-fs" and server_of(installed_project[0]) == "hypercorn":
+        pytest.skip(AWAITS_THE_BYTES)
+    also = ALSO_ALLOWED.get(server_of(installed_project[0]), {}).get(case.id, set())
+    check(server, case._replace(expected=case.expected | also))
 
 
 def test_a_request_smuggled_after_a_chunked_body_is_not_served(server):

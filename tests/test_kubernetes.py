@@ -182,7 +182,7 @@ def server_graceful_timeout(project: Project) -> tuple[str, int]:
     """The graceful-timeout variable the server reads and its default, from the server config."""
     config = "gunicorn.conf.py" if project.mode == "wsgi" else f"src/{SLUG}/asgi_server.py"
     found = re.findall(
-        r'env_int\(\s*environ,\s*"((?:GUNICORN|UVICORN)_GRACEFUL_TIMEOUT)",\s*(\d+)',
+        r'env_int\(\s*environ,\s*"((?:GUNICORN|UVICORN|HYPERCORN)_GRACEFUL_TIMEOUT)",\s*(\d+)',
         project.file(config),
     )
     assert len(found) == 1, f"no single graceful timeout setting in {config}: {found}"
@@ -263,19 +263,33 @@ def test_the_validator_rejects_an_unknown_field(kubernetes):
             kubernetes.validate(misspelt, version, strict=True)
 
 
+def lifespan_shutdown(project: Project) -> int:
+    if project.mode == "wsgi":
+        return 0
+    found = re.findall(
+        r"^LIFESPAN_SHUTDOWN_SECONDS = (\d+)", project.file(f"src/{SLUG}/asgi_server.py"), re.M
+    )
+    return int(found[0]) if found else 0
+
+
 def test_grace_period_covers_the_pause_and_the_graceful_timeout(project):
     variable, default = server_graceful_timeout(project)
     for name, documents in project.manifests.items():
         pod = one(documents, "Deployment")["spec"]["template"]["spec"]
         configured = settings(documents)
-        timeout = int(configured.get(variable, default))
+        # Hypercorn's workers also get LIFESPAN_SHUTDOWN_SECONDS after it (asgi_server.py).
+        timeout = int(configured.get(variable, default)) + lifespan_shutdown(project)
         pause = pre_stop_pause(web_container(documents))
         grace = pod["terminationGracePeriodSeconds"]
         assert grace > pause + timeout, f"{name}: {grace} s <= {pause} s + {variable}={timeout} s"
         assert pause >= 3, f"{name}: a {pause} s pause leaves endpoints routing to a closing pod"
         # The ConfigMap names only this server's timeout (a GUNICORN_ value under uvicorn
         # would be ignored).
-        other = {"GUNICORN_GRACEFUL_TIMEOUT", "UVICORN_GRACEFUL_TIMEOUT"} - {variable}
+        other = {
+            "GUNICORN_GRACEFUL_TIMEOUT",
+            "UVICORN_GRACEFUL_TIMEOUT",
+            "HYPERCORN_GRACEFUL_TIMEOUT",
+        } - {variable}
         assert not other & set(configured), name
 
 

@@ -33,8 +33,11 @@ def test_every_combination_the_template_can_bake_has_a_lock():
     """From cookiecutter.json's own choices (WSGI takes Flask and gunicorn only), not from
     update.py's list."""
     choices = json.loads((TEMPLATE / "cookiecutter.json").read_text())
-    servers = ["gunicorn" if interface == "wsgi" else server for interface in choices["interface"]
-               for server in choices["asgi_server"]]
+    servers = [
+        "gunicorn" if interface == "wsgi" else server
+        for interface in choices["interface"]
+        for server in choices["asgi_server"]
+    ]
     bakeable = {
         f"{server}-{framework}-{database}"
         for server in servers

@@ -155,6 +155,7 @@ def server(installed_project, database_url, tmp_path):
         # Connections stay with their worker for the whole test.
         GUNICORN_KEEPALIVE="60",
         UVICORN_KEEPALIVE="60",
+        HYPERCORN_KEEPALIVE="60",
     )
     yield mode, server
     server.stop()

@@ -2,18 +2,29 @@
 
 import http.client
 import json
+import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 
+import h2.config
+import h2.connection
+import h2.events
 import pytest
 
-from conftest import report
+from conftest import MODES, framework, report, server_of
 from servers import start_server
 
 # How many 1-second requests must overlap: the figures the servers issue promises per mode.
-OVERLAP = {"wsgi": 32, "asgi": 128, "quart": 128}
+OVERLAP = {"wsgi": 32, "asgi": 128, "quart": 128, "asgi_hypercorn": 128, "quart_hypercorn": 128}
+# Every server's graceful-timeout variable; each reads its own.
+GRACEFUL_TIMEOUTS = (
+    "GUNICORN_GRACEFUL_TIMEOUT",
+    "UVICORN_GRACEFUL_TIMEOUT",
+    "HYPERCORN_GRACEFUL_TIMEOUT",
+)
 
 
 @pytest.fixture(scope="session")
@@ -55,7 +66,7 @@ def concurrent_get(port, path, count, timeout=30):
 
 def test_all_endpoints_answer(server):
     mode, server = server
-    interface = "wsgi" if mode == "wsgi" else "asgi"
+    interface = MODES[mode]["interface"]
     assert server.get_json("/")[2] == {
         "message": "Hello from Shop " + mode + "!",
         "interface": interface,
@@ -157,8 +168,7 @@ def test_sigterm_lets_in_flight_requests_finish(installed_project, tmp_path):
         project,
         venv,
         tmp_path / "server.log",
-        GUNICORN_GRACEFUL_TIMEOUT=str(graceful),
-        UVICORN_GRACEFUL_TIMEOUT=str(graceful),
+        **dict.fromkeys(GRACEFUL_TIMEOUTS, str(graceful)),
     )
     results = {}
 
@@ -197,7 +207,7 @@ def test_huge_declared_body_is_answered_before_it_is_sent(server):
     assert b'"code":413' in reply.replace(b" ", b"")
 
 
-# Runs in the project's venv, which has the `websockets` client (uvicorn[standard] brings it).
+# Runs in a process of its own, with the `websockets` client from requirements-test.txt.
 WEBSOCKET_CLIENT = """
 import json, sys
 from websockets.exceptions import ConnectionClosed
@@ -223,12 +233,11 @@ print(json.dumps(found))
 
 def test_websocket_echo_and_clean_closes_over_a_real_socket(server, installed_project):
     mode, server = server
-    if mode != "quart":
+    if framework(mode) != "quart":
         pytest.skip("the WebSocket sample is part of the Quart mode")
-    _, _, venv = installed_project
     result = subprocess.run(
         [
-            str(venv / "bin" / "python"),
+            sys.executable,
             "-c",
             WEBSOCKET_CLIENT,
             f"ws://127.0.0.1:{server.port}/ws/echo",
@@ -244,6 +253,81 @@ def test_websocket_echo_and_clean_closes_over_a_real_socket(server, installed_pr
     assert found["binary"] == [1003, "text messages only"]
     assert found["too_long"] == [1009, "messages are limited to 65536 bytes"]
     assert server.request("GET", "/healthz")[0] == 200
+
+
+def test_open_websockets_close_with_1012_when_the_server_stops(installed_project, tmp_path):
+    """A client that holds a WebSocket hears at once that it should reconnect, and the server
+    does not wait its graceful timeout for it."""
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    mode, project, venv = installed_project
+    if framework(mode) != "quart":
+        pytest.skip("the WebSocket sample is part of the Quart mode")
+    graceful = 20
+    running = start_server(
+        project, venv, tmp_path / "server.log", **dict.fromkeys(GRACEFUL_TIMEOUTS, str(graceful))
+    )
+    with connect(f"ws://127.0.0.1:{running.port}/ws/echo", open_timeout=5) as websocket:
+        websocket.send("hello")
+        assert websocket.recv(timeout=5) == "hello"
+        stopped_at = time.perf_counter()
+        running.process.send_signal(signal.SIGTERM)
+        with pytest.raises(ConnectionClosed) as closed:
+            websocket.recv(timeout=10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1012
+    assert running.process.wait(timeout=graceful) == 0
+    exit_seconds = time.perf_counter() - stopped_at
+    report(f"[{mode}] server: SIGTERM with a WebSocket open, 1012, exit after {exit_seconds:.2f} s")
+    assert exit_seconds < graceful / 2
+    assert "Traceback" not in running.log_path.read_text()
+
+
+def http2_get(port: int, paths: list[str]) -> list[tuple[int, bytes]]:
+    """GETs over one HTTP/2 connection with prior knowledge (h2c), all at once, one stream each:
+    the status and body of each, in order."""
+    connection = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+    connection.initiate_connection()
+    streams = {}
+    for index, path in enumerate(paths):
+        stream_id = 2 * index + 1
+        headers = [(":method", "GET"), (":path", path), (":scheme", "http"), (":authority", "a")]
+        connection.send_headers(stream_id, headers, end_stream=True)
+        streams[stream_id] = [None, b""]
+    ended = set()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(connection.data_to_send())
+        while len(ended) < len(streams):
+            data = sock.recv(65536)
+            assert data, "closed before every response ended"
+            for event in connection.receive_data(data):
+                if isinstance(event, h2.events.ResponseReceived):
+                    streams[event.stream_id][0] = int(dict(event.headers)[b":status"])
+                elif isinstance(event, h2.events.DataReceived):
+                    streams[event.stream_id][1] += event.data
+                    connection.acknowledge_received_data(
+                        event.flow_controlled_length, event.stream_id
+                    )
+                elif isinstance(event, h2.events.StreamEnded):
+                    ended.add(event.stream_id)
+            sock.sendall(connection.data_to_send())
+    return [tuple(streams[stream_id]) for stream_id in sorted(streams)]
+
+
+def test_hypercorn_serves_http2_over_cleartext_on_the_same_port(server):
+    mode, running = server
+    if server_of(mode) != "hypercorn":
+        pytest.skip("HTTP/2 is Hypercorn's; uvicorn and gunicorn speak HTTP/1.1")
+    [(status, body)] = http2_get(running.port, ["/"])
+    assert status == 200
+    assert json.loads(body)["interface"] == "asgi"
+    # Streams of one connection are served at once: 20 one-second requests in well under 20 s.
+    started = time.perf_counter()
+    answers = http2_get(running.port, ["/slow?seconds=1"] * 20)
+    elapsed = time.perf_counter() - started
+    report(f"[{mode}] server: 20 one-second requests on one HTTP/2 connection took {elapsed:.2f} s")
+    assert [status for status, _ in answers] == [200] * 20
+    assert elapsed < 5
 
 
 def chunked_post(port, body: bytes) -> tuple[int, bytes]:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import AWAITS_THE_BYTES, server_of
 from servers import free_port, start_server
 
 TRICKLERS = 1500
@@ -106,7 +107,8 @@ async def probe(port: int) -> float | None:
 
 
 async def trickle(port: int, stop: asyncio.Event, connected: list[int]) -> None:
-    """One slow client; when the server drops it, it comes back, as an attacker would."""
+    """One slow client; when the server drops it, it comes back, as an attacker would.
+    connected: [connections open now, connections opened in all]."""
     while not stop.is_set():
         try:
             _, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -114,6 +116,7 @@ async def trickle(port: int, stop: asyncio.Event, connected: list[int]) -> None:
             await asyncio.sleep(0.5)
             continue
         connected[0] += 1
+        connected[1] += 1
         try:
             for start in range(0, len(SLOW_REQUEST), 3):
                 writer.write(SLOW_REQUEST[start : start + 3])
@@ -130,9 +133,9 @@ async def trickle(port: int, stop: asyncio.Event, connected: list[int]) -> None:
             writer.close()
 
 
-async def probes_among_slow_clients(port: int) -> tuple[list[float | None], int]:
+async def probes_among_slow_clients(port: int) -> tuple[list[float | None], int, int]:
     stop = asyncio.Event()
-    connected = [0]
+    connected = [0, 0]
     tricklers = [asyncio.create_task(trickle(port, stop, connected)) for _ in range(TRICKLERS)]
     await asyncio.sleep(3)  # every slow client connected and sending
     fewest_connected = connected[0]
@@ -145,26 +148,33 @@ async def probes_among_slow_clients(port: int) -> tuple[list[float | None], int]
         await asyncio.sleep(0.25)
     stop.set()
     await asyncio.gather(*tricklers, return_exceptions=True)
-    return latencies, fewest_connected
+    return latencies, fewest_connected, connected[1]
 
 
 def test_a_normal_request_is_answered_among_1500_slow_clients(installed_project, front_port):
-    latencies, fewest_connected = asyncio.run(probes_among_slow_clients(front_port))
+    latencies, fewest_connected, opened = asyncio.run(probes_among_slow_clients(front_port))
     mode = installed_project[0]
     answered = [latency for latency in latencies if latency is not None]
     print(
         f"[{mode}] {len(answered)}/{len(latencies)} probes answered among {fewest_connected}+ slow "
-        f"clients, slowest {max(answered, default=float('nan')):.3f} s"
+        f"clients ({opened} connections), slowest {max(answered, default=float('nan')):.3f} s"
     )
-    assert fewest_connected >= 0.9 * TRICKLERS, "the slow clients were not all connected"
+    if server_of(mode) == "hypercorn":
+        # Hypercorn closes a connection whose request line and headers are not complete within
+        # its keep-alive timeout (5 s), so the slow clients keep coming back instead.
+        assert opened >= 1.5 * TRICKLERS, "the slow clients did not all connect, and come back"
+    else:
+        assert fewest_connected >= 0.9 * TRICKLERS, "the slow clients were not all connected"
     assert len(latencies) >= PROBES
     assert len(answered) == len(latencies), f"unanswered probes: {latencies}"
     assert max(answered) < ANSWER_WITHIN, latencies
 
 
-def test_a_chunk_size_of_2_to_the_80_is_refused_at_the_front(front_port):
+def test_a_chunk_size_of_2_to_the_80_is_refused_at_the_front(installed_project, front_port):
     """gunicorn alone would wait for that many bytes (tests/test_hostile_input.py); nginx and
     uvicorn refuse the size line at once."""
+    if server_of(installed_project[0]) == "hypercorn":
+        pytest.skip(AWAITS_THE_BYTES)
     request = (
         b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
         b"Transfer-Encoding: chunked\r\n\r\n" + b"f" * 20 + b"\r\n{}\r\n"

@@ -10,15 +10,15 @@ import h2.connection
 import h2.events
 import pytest
 
+import hypercorn_server
 from {{ cookiecutter.project_slug }}.settings import SettingsError, load_header_limits
-from hypercorn_server import start_server
 
 LIMITS = load_header_limits({})
 
 
 @pytest.fixture(scope="module")
 def port(tmp_path_factory):
-    server = start_server(tmp_path_factory.mktemp("limits"))
+    server = hypercorn_server.start_server(tmp_path_factory.mktemp("limits"))
     yield server.port
     assert server.stop() == 0
 
@@ -106,7 +106,7 @@ def test_the_limits_hold_over_http2(port, path, headers, status):
 def test_a_body_is_not_counted_as_headers(tmp_path):
     # Limits far smaller than the body: only the line and headers count against them.
     limits = {"LIMIT_REQUEST_LINE": "1024", "LIMIT_REQUEST_FIELDS": "10"}
-    server = start_server(tmp_path, LIMIT_REQUEST_FIELD_SIZE="1024", **limits)
+    server = hypercorn_server.start_server(tmp_path, LIMIT_REQUEST_FIELD_SIZE="1024", **limits)
     try:
         body = b'{"a": "' + b"x" * 100_000 + b'"}'
         headers = [b"Content-Type: application/json", b"Content-Length: %d" % len(body)]

@@ -1,8 +1,11 @@
 {%- if cookiecutter.asgi_server == "hypercorn" -%}
 """Run the ASGI service under Hypercorn, configured from the environment.
 
-`python -m {{ cookiecutter.project_slug }}.asgi_server` is what `make serve` and the Docker image run. One port serves
-HTTP/1.1 and HTTP/2 over cleartext (h2c: prior knowledge, or an Upgrade from HTTP/1.1).
+What `make serve` and the Docker image run:
+
+    python -m {{ cookiecutter.project_slug }}.asgi_server
+
+One port serves HTTP/1.1 and HTTP/2 over cleartext (h2c: prior knowledge, or an Upgrade).
 """
 
 import logging

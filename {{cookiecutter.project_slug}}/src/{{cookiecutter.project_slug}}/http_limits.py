@@ -7,6 +7,8 @@ asgi_server.py): one long line, one huge header or a thousand small ones all pas
 applies LIMIT_REQUEST_LINE, LIMIT_REQUEST_FIELDS and LIMIT_REQUEST_FIELD_SIZE
 (settings.HeaderLimits) to the parsed request, over HTTP/1.1 and HTTP/2 alike, and answers 414 or
 431 as gunicorn does, and as the uvicorn modes' parser does, before the app sees the request.
+It also refuses, with 400, a request framed both by Content-Length and by chunks, which Hypercorn's
+parser (h11) would serve by its chunks while keeping the connection open.
 """
 
 import logging
@@ -14,11 +16,20 @@ import logging
 from .settings import HeaderLimits
 
 logger = logging.getLogger("hypercorn.error")
-REASONS = {414: "Request-URI Too Long", 431: "Request Header Fields Too Large"}
+REASONS = {
+    400: "Bad Request",
+    414: "Request-URI Too Long",
+    431: "Request Header Fields Too Large",
+}
 
 
 def refusal(scope, limits: HeaderLimits) -> int | None:
     """The status that refuses this request, or None if it is within every limit."""
+    names = {name for name, _ in scope["headers"]}
+    if b"content-length" in names and b"transfer-encoding" in names:
+        # Two framings: a proxy in front may have read the other one, so what follows the body
+        # could be a smuggled request. RFC 9112 section 6.3: refuse, and close the connection.
+        return 400
     query = scope["query_string"]
     # As in the uvicorn modes, the line counts its target: "/path?query".
     if len(scope["raw_path"]) + (len(query) + 1 if query else 0) > limits.request_line:

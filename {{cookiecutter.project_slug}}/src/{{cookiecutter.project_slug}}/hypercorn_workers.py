@@ -15,6 +15,7 @@ new connections hang instead of being refused. This parent starts the same worke
 
 import asyncio
 import logging
+import logging.config
 import multiprocessing
 import signal
 import time
@@ -62,6 +63,11 @@ def run_worker(config: Config, sockets, shared_stop) -> None:
     uvloop's Server.wait_closed returns once the listener is closed, so the graceful timeout holds
     on every Python (asyncio's waits for every connection on 3.12+: hypercorn issue 308).
     """
+    # Logging first: Hypercorn would configure it after importing the app, replacing the handlers
+    # the app's setup added filters to (tracing.py's trace ids).
+    if config.logconfig_dict is not None:
+        logging.config.dictConfig(config.logconfig_dict)
+        config.logconfig_dict = None
     stop = StopFlag(shared_stop)
     signal.signal(signal.SIGTERM, lambda *_: setattr(stop, "signalled", True))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent leads
