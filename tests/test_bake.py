@@ -11,25 +11,25 @@ import pytest
 from conftest import TEMPLATE, bake
 
 OPTIONS = json.loads((TEMPLATE / "cookiecutter.json").read_text())
-QUESTIONS = (
-    "interface",
-    "asgi_framework",
-    "asgi_server",
-    "database",
-    "python_version",
-    "license",
-)
+# Every combination of these answers is baked...
+QUESTIONS = ("interface", "asgi_framework", "asgi_server", "database", "python_version")
+# ...and the license, which changes only LICENSE and one pyproject field, takes each of its values
+# in turn, so every license is baked and linted too, in many modes.
+LICENSES = OPTIONS["license"]
 COMBINATIONS = [
-    answers
-    for answers in (
-        dict(zip(QUESTIONS, values, strict=True))
-        for values in itertools.product(*(OPTIONS[question] for question in QUESTIONS))
-    )
-    # Quart and Hypercorn are ASGI only; the pre-generation hook refuses them with WSGI (see
-    # test_bad_answers.py).
-    if not (
-        answers["interface"] == "wsgi"
-        and (answers["asgi_framework"] == "quart" or answers["asgi_server"] == "hypercorn")
+    {**answers, "license": LICENSES[index % len(LICENSES)]}
+    for index, answers in enumerate(
+        answers
+        for answers in (
+            dict(zip(QUESTIONS, values, strict=True))
+            for values in itertools.product(*(OPTIONS[question] for question in QUESTIONS))
+        )
+        # Quart and Hypercorn are ASGI only; the pre-generation hook refuses them with WSGI (see
+        # test_bad_answers.py).
+        if not (
+            answers["interface"] == "wsgi"
+            and (answers["asgi_framework"] == "quart" or answers["asgi_server"] == "hypercorn")
+        )
     )
 ]
 COMMON_FILES = [

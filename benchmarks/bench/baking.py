@@ -5,7 +5,7 @@ import json
 import sys
 from pathlib import Path
 
-from .config import BENCH_BIN, MODES, ROOT, VENVS
+from .config import BENCH_BIN, MODES, ROOT, VENVS, is_adapter, is_hypercorn, is_quart
 from .processes import run
 
 # The generated app, unchanged, plus a CPU-bound view (about 5 ms of pure Python).
@@ -54,6 +54,16 @@ app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
 @app.get("/")
 {async_}def hello():
     return {{"message": "Hello", "interface": "bare"}}
+"""
+# What Hypercorn serves, as the generated asgi.py wraps it: the header limits in front (and, for
+# Quart, WebSockets closed on a drain).
+HYPERCORN_EXTRA = """
+import os
+
+from {slug}.http_limits import LimitRequestHead
+from {slug}.settings import load_header_limits
+{drain_import}
+served = LimitRequestHead({inner}, load_header_limits(os.environ))
 """
 BARE_ADAPTER_EXTRA = """
 from {slug}.asgi_adapter import ThreadPoolWsgiToAsgi
@@ -110,7 +120,7 @@ def _bake_and_install(mode: str, workdir: Path, database: str) -> tuple[Path, Pa
         ]
     )
     run([venv / "bin" / "pip", "install", "-q", "--no-deps", "-e", str(project)])
-    slug, quart = project.name, mode == "quart"
+    slug, quart = project.name, is_quart(mode)
     async_ = "async " if quart else ""
     bench_app = BENCH_APP.format(slug=slug, async_=async_)
     bare_app = BARE_APP.format(
@@ -118,9 +128,13 @@ def _bake_and_install(mode: str, workdir: Path, database: str) -> tuple[Path, Pa
         app_class="Quart" if quart else "Flask",
         async_=async_,
     )
-    if mode == "asgi":
+    if is_adapter(mode):
         bench_app += ADAPTER_EXTRA.format(slug=slug)
         bare_app += BARE_ADAPTER_EXTRA.format(slug=slug)
+    if is_hypercorn(mode):
+        drain = f"from {slug}.websocket_drain import CloseWebSocketsOnDrain\n" if quart else ""
+        inner = "CloseWebSocketsOnDrain(app)" if quart else "asgi"
+        bench_app += HYPERCORN_EXTRA.format(slug=slug, drain_import=drain, inner=inner)
     (project / "bench_app.py").write_text(bench_app)
     (project / "bare_app.py").write_text(bare_app)
     if mode == "asgi":
@@ -146,4 +160,6 @@ def serve_command(
 def served_app(mode: str, bare: bool = False) -> str:
     """The import string of the bench app (or the bare app) for the mode's server."""
     module = "bare_app" if bare else "bench_app"
-    return f"{module}:asgi" if mode == "asgi" else f"{module}:app"
+    if is_hypercorn(mode):
+        return f"asgi:{module}:served"  # "asgi:": Hypercorn must not guess WSGI
+    return f"{module}:asgi" if is_adapter(mode) else f"{module}:app"

@@ -18,4 +18,21 @@ MODES = {
     "wsgi": ["interface=wsgi"],
     "asgi": ["interface=asgi", "asgi_framework=flask"],
     "quart": ["interface=asgi", "asgi_framework=quart"],
+    "asgi_hypercorn": ["interface=asgi", "asgi_framework=flask", "asgi_server=hypercorn"],
+    "quart_hypercorn": ["interface=asgi", "asgi_framework=quart", "asgi_server=hypercorn"],
 }
+# Each interface on its default server: the modes the database rows and the alternatives run.
+DEFAULT_SERVER_MODES = ("wsgi", "asgi", "quart")
+
+
+def is_quart(mode: str) -> bool:
+    return mode.startswith("quart")
+
+
+def is_adapter(mode: str) -> bool:
+    """Flask under ASGI: the generated thread-pool adapter serves it."""
+    return mode.startswith("asgi")
+
+
+def is_hypercorn(mode: str) -> bool:
+    return mode.endswith("_hypercorn")

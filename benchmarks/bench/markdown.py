@@ -16,7 +16,8 @@ def summary(results) -> list[str]:
         "| /slow 1 s at 64 / 256 / 1024 | /cpu p99 | non-2xx | idle PSS | cold start |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for name in (n for n in ("wsgi", "asgi", "quart", "naive") if n in results):
+    order = ("wsgi", "asgi", "asgi_hypercorn", "quart", "quart_hypercorn", "naive")
+    for name in (n for n in order if n in results):
         outcome = results[name]
         hello = find(results, name, "hello", 64)
         bare = find(results, f"{name}-bare", "hello", 64)
@@ -35,6 +36,40 @@ def summary(results) -> list[str]:
             f"| {outcome['idle_pss_mb']:.0f} MB | {outcome['cold_start_s']} s |"
         )
     return rows
+
+
+def servers_side_by_side(results) -> list[str]:
+    """uvicorn and Hypercorn, same framework, same run: requests per second per scenario."""
+    scenarios = [("hello", 64)] + [
+        (scenario, connections)
+        for scenario in ("slow 0.1 s", "slow 1 s")
+        for connections in (64, 256, 1024)
+    ]
+    rows = [
+        "| framework | server | "
+        + " | ".join(f"`{'/' if s == 'hello' else s}` at {c}" for s, c in scenarios)
+        + " | /cpu p99 | idle PSS | cold start |",
+        "|---|---|" + "---|" * (len(scenarios) + 3),
+    ]
+    for framework, uvicorn_mode in (("Flask", "asgi"), ("Quart", "quart")):
+        for server, name in (("uvicorn", uvicorn_mode), ("Hypercorn", f"{uvicorn_mode}_hypercorn")):
+            if name not in results:
+                continue
+            cells = []
+            for scenario, connections in scenarios:
+                run_ = find(results, name, scenario, connections)
+                errors = run_ and run_["non_2xx"] + run_["socket_errors"]
+                cells.append(
+                    f"{run_['rps']:.0f}" + (f" ({errors} err)" if errors else "") if run_ else "-"
+                )
+            cpu = find(results, name, "cpu", 64)
+            rows.append(
+                f"| {framework} | {server} | "
+                + " | ".join(cells)
+                + f" | {cpu['p99_ms']:.0f} ms | {results[name]['idle_pss_mb']:.0f} MB "
+                f"| {results[name]['cold_start_s']} s |"
+            )
+    return rows if len(rows) > 2 else []
 
 
 def all_runs(results) -> list[str]:
@@ -89,6 +124,14 @@ def markdown(results, machine, sockets, databases=None, drivers=None) -> str:
             "the server has pooled connections in brackets:",
             "",
             *summary_rows(databases, drivers or {}),
+            "",
+        ]
+    side_by_side = servers_side_by_side(results)
+    if side_by_side:
+        lines += [
+            "## uvicorn and Hypercorn, side by side (requests per second)",
+            "",
+            *side_by_side,
             "",
         ]
     if results:

@@ -4,7 +4,7 @@ import argparse
 from pathlib import Path
 
 from . import __doc__ as DESCRIPTION
-from .config import MODES, RESULTS, ROOT
+from .config import DEFAULT_SERVER_MODES, RESULTS, ROOT
 from .database_setups import DATABASES
 from .setups import HTTP_SETUPS
 
@@ -39,7 +39,7 @@ def parse_options():
         f"{PARTIAL_RESULTS.relative_to(ROOT)} with --quick or --only)",
     )
     options = parser.parse_args()
-    database_rows = [(mode, database) for database in DATABASES for mode in MODES]
+    database_rows = [(mode, database) for database in DATABASES for mode in DEFAULT_SERVER_MODES]
     if not options.only:  # as before: `--only` with no names runs everything
         return options, list(HTTP_SETUPS), database_rows
     http, chosen = [], set()
@@ -49,7 +49,7 @@ def parse_options():
         elif name == "database":
             chosen.update(database_rows)
         elif name in DATABASES:
-            chosen.update((mode, name) for mode in MODES)
+            chosen.update((mode, name) for mode in DEFAULT_SERVER_MODES)
         elif tuple(name.split("/")) in database_rows:
             chosen.add(tuple(name.split("/")))
         else:

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .baking import bake_and_install, serve_command, served_app
-from .config import MODES, PORT
+from .config import MODES, PORT, is_hypercorn
 
 
 @dataclass
@@ -43,11 +43,15 @@ HTTP_SETUPS = [
     name
     for mode in MODES
     for name in (
-        mode,
-        f"{mode}-metrics-off",
-        *([f"{mode}-stock-parser"] if mode != "wsgi" else []),
-        f"{mode}-bare",
-        *(["naive", *OVERLOAD_ALTERNATIVES] if mode == "asgi" else []),
+        (mode,)  # Hypercorn: the generated service beside uvicorn's, every scenario
+        if is_hypercorn(mode)
+        else (
+            mode,
+            f"{mode}-metrics-off",
+            *([f"{mode}-stock-parser"] if mode != "wsgi" else []),
+            f"{mode}-bare",
+            *(["naive", *OVERLOAD_ALTERNATIVES] if mode == "asgi" else []),
+        )
     )
 ]
 
@@ -70,14 +74,18 @@ def setups(workdir: Path, quick: bool) -> list[Setup]:
     found = []
     for mode in MODES:
         project, venv = bake_and_install(mode, workdir)
-        found += [
+        found.append(
             Setup(
                 mode,
                 f"{mode}: generated, production server config",
                 serve_command(mode, project, venv, served_app(mode)),
                 project,
                 every,
-            ),
+            )
+        )
+        if is_hypercorn(mode):
+            continue  # measured beside uvicorn's mode; its costs are that mode's alternatives
+        found += [
             # What /metrics costs: the same app and server with METRICS_ENABLED=false.
             Setup(
                 f"{mode}-metrics-off",

@@ -19,6 +19,9 @@ TARGETS = [
     ("quart", 256, 90),
     ("quart", 1024, 85),
 ]
+# ASGI with Flask under overload: 1 s of I/O at 1,024 connections, as served before the adapter
+# was reworked for overload (93% of ideal); the change must not lose it.
+KEPT = [("asgi", "slow 1 s", 1024, 93)]
 
 
 def verdicts(results) -> list[str]:
@@ -33,6 +36,14 @@ def verdicts(results) -> list[str]:
                 f"- {'met' if ok else 'MISSED'}: {setup} {scenario} at {connections} connections "
                 f">= {minimum}% of ideal: {run_['pct_ideal']}%, p99 {run_['p99_ms']} ms, "
                 f"{run_['non_2xx']} non-2xx, {run_['socket_errors']} socket errors"
+            )
+    for setup, scenario, connections, minimum in KEPT:
+        run_ = find(results, setup, scenario, connections)
+        if run_ is not None:
+            ok = run_["pct_ideal"] >= minimum and run_["non_2xx"] == 0 and not run_["socket_errors"]
+            lines.append(
+                f"- {'met' if ok else 'MISSED'}: {setup} {scenario} at {connections} connections "
+                f"stays >= {minimum}% of ideal: {run_['pct_ideal']}%"
             )
     for interface in MODES:
         ours, bare = (

@@ -15,7 +15,7 @@ import sys
 from hypercorn.config import Config
 
 from .hypercorn_workers import supervise
-from .logs import logging_config
+from .logs import configure_logging, logging_config
 from .metrics_directory import (
     ENVIRONMENT_VARIABLE,
     prepare_metrics_directory,
@@ -43,6 +43,7 @@ LIFESPAN_SHUTDOWN_SECONDS = 3
 
 
 def hypercorn_config(
+    app: str,
     settings: Settings,
     limits: HeaderLimits,
     bind: str,
@@ -50,7 +51,7 @@ def hypercorn_config(
     graceful_timeout: int,
 ) -> Config:
     config = Config()
-    config.application_path = APP
+    config.application_path = app
     config.bind = [bind]
     config.worker_class = "uvloop"
     # Seconds to keep an idle keep-alive connection open, and the most a client may take to send
@@ -80,7 +81,9 @@ def hypercorn_config(
     return config
 
 
-def main() -> None:
+def main(app: str = APP) -> None:
+    """Serve `app` (an import string, so each worker process imports it afresh; the template's
+    benchmark serves its own)."""
     environ = os.environ
     try:
         # Check the app's settings once here, so a bad value stops us before workers start.
@@ -111,7 +114,8 @@ def main() -> None:
 {%- else %}
     # Processes: one per core; each serves any number of requests on its event loop.
 {%- endif %}
-    config = hypercorn_config(settings, limits, bind, keepalive, graceful_timeout)
+    config = hypercorn_config(app, settings, limits, bind, keepalive, graceful_timeout)
+    configure_logging(settings.log_level)  # the supervisor's own lines, JSON as the workers'
     try:
         status = supervise(config, workers)
     finally:
