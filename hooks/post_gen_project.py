@@ -24,7 +24,11 @@ ASGI_FILES = [
     "tests/test_http_limits.py",
 ]
 # Hypercorn's worker processes under our own supervisor, and its WebSocket drain (Quart).
-HYPERCORN_FILES = [f"src/{PROJECT_SLUG}/hypercorn_workers.py", "tests/test_hypercorn_workers.py"]
+HYPERCORN_FILES = [
+    f"src/{PROJECT_SLUG}/hypercorn_workers.py",
+    "tests/hypercorn_server.py",
+    "tests/test_hypercorn_workers.py",
+]
 WEBSOCKET_DRAIN_FILES = [f"src/{PROJECT_SLUG}/websocket_drain.py"]
 # Flask under ASGI needs the adapter; Quart is ASGI already.
 ADAPTER_FILES = [f"src/{PROJECT_SLUG}/asgi_adapter.py", "tests/test_asgi.py"]
