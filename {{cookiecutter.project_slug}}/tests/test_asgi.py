@@ -211,6 +211,55 @@ async def test_a_websocket_is_refused_without_a_traceback(asgi_app, caplog):
     assert not [record for record in caplog.records if record.exc_info]
 
 
+async def test_a_stream_stops_when_the_client_goes_away(app):
+    """The servers drop what is sent to a closed connection, and say the client has gone only
+    through `receive`: the pool thread must stop producing all the same."""
+    stopped = threading.Event()
+
+    def endless():
+        try:
+            while True:
+                yield b"x" * 1024
+        finally:
+            stopped.set()
+
+    app.add_url_rule("/endless", "endless", lambda: app.response_class(endless()))
+    adapter = ThreadPoolWsgiToAsgi(app, max_threads=1)
+    gone = asyncio.Event()
+    incoming = iter([{"type": "http.request", "body": b"", "more_body": False}])
+    bodies = 0
+
+    async def receive():
+        message = next(incoming, None)
+        if message is None:
+            await gone.wait()
+            return {"type": "http.disconnect"}
+        return message
+
+    async def send(message):
+        nonlocal bodies
+        if message["type"] == "http.response.body":
+            bodies += 1
+            if bodies == 3 * WINDOW:
+                gone.set()  # the client hangs up mid-stream; later sends go nowhere
+
+    scope = {
+        "type": "http",
+        "http_version": "1.1",
+        "method": "GET",
+        "path": "/endless",
+        "raw_path": b"/endless",
+        "query_string": b"",
+        "root_path": "",
+        "scheme": "http",
+        "server": ("127.0.0.1", 8000),
+        "client": ("127.0.0.1", 50000),
+        "headers": [],
+    }
+    await asyncio.wait_for(adapter(scope, receive, send), timeout=5)
+    assert await asyncio.to_thread(stopped.wait, 5), "the pool thread is still streaming"
+
+
 async def test_unknown_path_is_a_json_404_through_asgi(asgi_client):
     response = await asgi_client.get("/nowhere")
     assert response.status_code == 404

@@ -24,22 +24,25 @@ def wait_for(condition, timeout: float = 20):
 
 def test_sigterm_drains_every_worker_and_refuses_new_connections(tmp_path):
     server = start_server(tmp_path, WEB_CONCURRENCY="2")
-    statuses = []
-    requests = [
-        threading.Thread(target=lambda: statuses.append(server.get("/slow?seconds=2")))
-        for _ in range(8)  # over the two workers
-    ]
-    for request in requests:
-        request.start()
-    time.sleep(0.5)
-    server.process.send_signal(signal.SIGTERM)
-    time.sleep(0.5)
-    with pytest.raises(ConnectionRefusedError):
-        socket.create_connection(("127.0.0.1", server.port), timeout=2).close()
-    for request in requests:
-        request.join(10)
-    assert statuses == [200] * 8
-    assert server.process.wait(10) == 0
+    try:
+        statuses = []
+        requests = [
+            threading.Thread(target=lambda: statuses.append(server.get("/slow?seconds=2")))
+            for _ in range(8)  # over the two workers
+        ]
+        for request in requests:
+            request.start()
+        time.sleep(0.5)
+        server.process.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", server.port), timeout=2).close()
+        for request in requests:
+            request.join(10)
+        assert statuses == [200] * 8
+        assert server.process.wait(10) == 0
+    finally:
+        server.stop()
 
 
 def test_a_killed_worker_is_replaced(tmp_path):

@@ -85,13 +85,17 @@ class Outbox:
             raise ClientGone
         self.post(message)
 
-    async def deliver(self, send) -> None:
-        """On the loop: send the thread's messages in order until it is done."""
+    async def deliver(self, send, receive) -> None:
+        """On the loop: send the thread's messages in order until it is done, or the client has
+        gone. Neither server says so through `send` (it drops what is sent to a closed
+        connection), so a long response also watches `receive` for the disconnect."""
+        sent = 0
+        watcher = None
         try:
             while True:
                 await self.doorbell.wait()
                 self.doorbell.clear()
-                while self.items:
+                while self.items and not self.closed:
                     item = self.items.popleft()
                     if item is DONE:
                         return
@@ -101,10 +105,25 @@ class Outbox:
                         await send(item)
                     finally:
                         self.window.release()
+                    sent += 1
+                    if sent == WINDOW:  # a streamed response, not an ordinary one
+                        watcher = asyncio.ensure_future(receive())
+                        watcher.add_done_callback(self.client_gone)
+                if self.closed:
+                    return
         finally:
+            if watcher is not None:
+                watcher.cancel()
             self.closed = True
             for _ in range(WINDOW):  # a thread blocked on a full window must wake and see it
                 self.window.release()
+
+    def client_gone(self, watcher: asyncio.Future) -> None:
+        """The request's `receive` answered mid-response: only a disconnect can come then."""
+        if not watcher.cancelled():
+            watcher.exception()  # ClientGone, from checked_receive: retrieved, nothing to log
+            self.closed = True
+            self.doorbell.set()
 
 
 class PooledInstance(WsgiToAsgiInstance):
@@ -113,6 +132,10 @@ class PooledInstance(WsgiToAsgiInstance):
     def __init__(self, wsgi_application, executor: ThreadPoolExecutor):
         super().__init__(wsgi_application)
         self.executor = executor
+
+    async def __call__(self, scope, receive, send):
+        self.receive = receive  # for deliver, to hear of a client gone mid-response
+        await super().__call__(scope, receive, send)
 
     async def run_wsgi_app(self, body):
         send = self.sync_send.awaitable  # the server's send, which asgiref wrapped for a thread
@@ -133,7 +156,7 @@ class PooledInstance(WsgiToAsgiInstance):
         # Straight to the pool, no asyncio future; the request's context variables go with it,
         # as with asgiref's sync_to_async.
         self.executor.submit(contextvars.copy_context().run, in_thread)
-        await outbox.deliver(send)
+        await outbox.deliver(send, self.receive)
 
 
 def run_on_server_loop(func):

@@ -62,9 +62,10 @@ def hypercorn_config(
     config.shutdown_timeout = LIFESPAN_SHUTDOWN_SECONDS
     # Connections waiting to be accepted (Hypercorn's default, 100, drops them under a burst).
     config.backlog = 2048
-    # The parsers' own bounds on a whole request head, so that they never refuse one the limits
-    # in http_limits.py accept (HTTP/2 counts 32 more bytes per field).
-    config.h11_max_incomplete_size = limits.header_section
+    # The parsers' own bounds on a whole request head, past what the limits in http_limits.py
+    # accept: room for the method and version, and spaces around values (HTTP/2 counts 32 bytes
+    # more per field).
+    config.h11_max_incomplete_size = limits.header_section + 1024
     config.h2_max_header_list_size = limits.header_section + 32 * (limits.fields + 5)
 {%- if cookiecutter.__framework == "quart" %}
     # The server refuses WebSocket messages past twice the app's limit before buffering them;

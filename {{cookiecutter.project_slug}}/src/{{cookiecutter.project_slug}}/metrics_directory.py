@@ -5,7 +5,7 @@ PROMETHEUS_MULTIPROC_DIR, and a scrape answered by any worker adds up the files 
 (see metrics.py). The directory must exist and be empty before the first worker starts, and the
 workers must find the variable in their environment, so the server's launcher calls
 prepare_metrics_directory() before it starts them: {% if cookiecutter.interface == "wsgi" %}gunicorn.conf.py's on_starting hook, in the
-gunicorn master{% else %}asgi_server.py, before uvicorn spawns its
+gunicorn master{% else %}asgi_server.py, before {{ cookiecutter.asgi_server }} spawns its
 workers{% endif %}. Nothing here imports prometheus_client.
 """
 

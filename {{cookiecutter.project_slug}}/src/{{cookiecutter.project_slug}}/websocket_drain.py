@@ -22,6 +22,7 @@ class CloseWebSocketsOnDrain:
             await self.app(scope, receive, send)
             return
         accepted = False
+        drained = asyncio.ensure_future(draining().wait())  # one waiter for the connection
 
         async def tracking_send(message):
             nonlocal accepted
@@ -30,14 +31,18 @@ class CloseWebSocketsOnDrain:
 
         async def receive_until_drained():
             message = asyncio.ensure_future(receive())
-            drained = asyncio.ensure_future(draining().wait())
-            await asyncio.wait({message, drained}, return_when=asyncio.FIRST_COMPLETED)
-            if message.done():
-                drained.cancel()
+            try:
+                await asyncio.wait({message, drained}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                if not message.done():  # drained, or the app gave up waiting
+                    message.cancel()
+            if not message.cancelled():
                 return message.result()
-            message.cancel()
-            if accepted:
-                await send(GOING_AWAY)
+            # Not accepted yet: a plain close, which refuses the handshake with a 403.
+            await send(GOING_AWAY if accepted else {"type": "websocket.close"})
             return {"type": "websocket.disconnect", "code": GOING_AWAY["code"]}
 
-        await self.app(scope, receive_until_drained, tracking_send)
+        try:
+            await self.app(scope, receive_until_drained, tracking_send)
+        finally:
+            drained.cancel()
