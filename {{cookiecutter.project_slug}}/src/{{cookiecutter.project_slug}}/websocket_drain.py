@@ -33,11 +33,12 @@ class CloseWebSocketsOnDrain:
             message = asyncio.ensure_future(receive())
             try:
                 await asyncio.wait({message, drained}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                if not message.done():  # drained, or the app gave up waiting
-                    message.cancel()
-            if not message.cancelled():
+            except asyncio.CancelledError:  # the app gave up waiting
+                message.cancel()
+                raise
+            if message.done():
                 return message.result()
+            message.cancel()
             # Not accepted yet: a plain close, which refuses the handshake with a 403.
             await send(GOING_AWAY if accepted else {"type": "websocket.close"})
             return {"type": "websocket.disconnect", "code": GOING_AWAY["code"]}
