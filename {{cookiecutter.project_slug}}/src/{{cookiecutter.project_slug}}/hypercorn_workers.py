@@ -145,8 +145,8 @@ class Supervisor:
 def supervise(config: Config, workers: int) -> int:
     """Serve with `workers` processes until SIGTERM or SIGINT; the exit status."""
     supervisor = Supervisor(config)
-    # A signal only writes a byte to this pipe (the handlers do nothing else), which wakes the
-    # wait below at once.
+    # A signal writes a byte to this pipe, which wakes the wait below at once; the handlers only
+    # note it (no lock taken in a handler).
     wakeup_read, wakeup_write = os.pipe()
     os.set_blocking(wakeup_write, False)
     signal.set_wakeup_fd(wakeup_write)
