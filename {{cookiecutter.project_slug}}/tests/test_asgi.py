@@ -30,6 +30,23 @@ async def asgi_client(asgi_app):
         yield client
 
 
+def http_scope(method: str, path: str, headers=()) -> dict:
+    """An HTTP request's scope, as the server would pass it."""
+    return {
+        "type": "http",
+        "http_version": "1.1",
+        "method": method,
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "scheme": "http",
+        "server": ("127.0.0.1", 8000),
+        "client": ("127.0.0.1", 50000),
+        "headers": list(headers),
+    }
+
+
 async def test_hello_through_asgi(asgi_client):
     response = await asgi_client.get("/", headers={"X-Request-ID": "asgi-1"})
     assert response.status_code == 200
@@ -89,18 +106,8 @@ async def test_a_client_gone_mid_body_ends_the_request_quietly(asgi_app, caplog)
     async def send(message):
         sent.append(message)
 
-    scope = {
-        "type": "http",
-        "method": "POST",
-        "path": "/items",
-        "raw_path": b"/items",
-        "query_string": b"",
-        "root_path": "",
-        "scheme": "http",
-        "server": ("127.0.0.1", 8000),
-        "client": ("127.0.0.1", 50000),
-        "headers": [(b"content-type", b"application/json"), (b"content-length", b"100")],
-    }
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"100")]
+    scope = http_scope("POST", "/items", headers)
     await asgi_app(scope, receive, send)
     assert sent == []  # the app never ran on half a body
     assert not [record for record in caplog.records if record.exc_info]
@@ -159,19 +166,7 @@ async def test_a_stream_stops_when_the_server_stops_reading(app):
             first_body.set()
             await asyncio.sleep(3600)  # a client that stopped reading
 
-    scope = {
-        "type": "http",
-        "http_version": "1.1",
-        "method": "GET",
-        "path": "/endless",
-        "raw_path": b"/endless",
-        "query_string": b"",
-        "root_path": "",
-        "scheme": "http",
-        "server": ("127.0.0.1", 8000),
-        "client": ("127.0.0.1", 50000),
-        "headers": [],
-    }
+    scope = http_scope("GET", "/endless")
     request = asyncio.create_task(adapter(scope, receive, send))
     await asyncio.wait_for(first_body.wait(), timeout=5)
     request.cancel()
@@ -243,19 +238,7 @@ async def test_a_stream_stops_when_the_client_goes_away(app):
             if bodies == 3 * WINDOW:
                 gone.set()  # the client hangs up mid-stream; later sends go nowhere
 
-    scope = {
-        "type": "http",
-        "http_version": "1.1",
-        "method": "GET",
-        "path": "/endless",
-        "raw_path": b"/endless",
-        "query_string": b"",
-        "root_path": "",
-        "scheme": "http",
-        "server": ("127.0.0.1", 8000),
-        "client": ("127.0.0.1", 50000),
-        "headers": [],
-    }
+    scope = http_scope("GET", "/endless")
     await asyncio.wait_for(adapter(scope, receive, send), timeout=5)
     assert await asyncio.to_thread(stopped.wait, 5), "the pool thread is still streaming"
 
