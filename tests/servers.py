@@ -1,5 +1,6 @@
 """Start a baked project's production server on 127.0.0.1 and talk HTTP to it."""
 
+import contextlib
 import http.client
 import json
 import os
@@ -42,8 +43,7 @@ class Server:
     def request(self, method, path, body=None, headers=None, timeout=10):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
-            conn.request(method, path, body=body, headers=headers or {})
-            response = conn.getresponse()
+            response = send_then_read(conn, method, path, body=body, headers=headers or {})
             # HTTPMessage: header lookups are case-insensitive, as in HTTP.
             return response.status, response.headers, response.read()
         finally:
@@ -66,6 +66,15 @@ class Server:
             self.process.kill()
             self.process.wait()
             raise
+
+
+def send_then_read(conn: http.client.HTTPConnection, method, path, **request_kwargs):
+    """conn.request, then its response, also when the server answered early and closed."""
+    # A server may answer from the headers or the first megabyte alone (413) and close while
+    # the body is still on its way; its answer is already ours to read, and urllib3 reads it too.
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+        conn.request(method, path, **request_kwargs)
+    return conn.getresponse()
 
 
 def start_server(project: Path, venv: Path, log_path: Path, **env_overrides) -> Server:

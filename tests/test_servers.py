@@ -15,7 +15,7 @@ import h2.events
 import pytest
 
 from conftest import MODES, framework, report, server_of
-from servers import start_server
+from servers import send_then_read, start_server
 
 # How many 1-second requests must overlap: the figures the servers issue promises per mode.
 OVERLAP = {"wsgi": 32, "asgi": 128, "quart": 128, "asgi_hypercorn": 128, "quart_hypercorn": 128}
@@ -334,14 +334,14 @@ def chunked_post(port, body: bytes) -> tuple[int, bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
         chunks = (body[i : i + 65536] for i in range(0, len(body), 65536))
-        conn.request(
+        response = send_then_read(
+            conn,
             "POST",
             "/echo",
             body=chunks,
             headers={"Content-Type": "application/json"},
             encode_chunked=True,
         )
-        response = conn.getresponse()
         return response.status, response.read()
     finally:
         conn.close()
