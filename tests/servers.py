@@ -4,6 +4,7 @@ import contextlib
 import http.client
 import json
 import os
+import re
 import shlex
 import signal
 import socket
@@ -53,6 +54,18 @@ class Server:
         status, headers, body = self.request("GET", path, **kwargs)
         return status, headers, json.loads(body)
 
+    def wait_until_in_flight(self, count: int, timeout: float = 10) -> float:
+        """Scrape /metrics until `count` requests are in flight, the scrape among them; return
+        the last figure seen (across every worker), which is `count` unless time ran out."""
+        deadline = time.monotonic() + timeout
+        while True:
+            _, _, body = self.request("GET", "/metrics")
+            found = re.search(rb"^http_requests_in_flight (\S+)$", body, re.MULTILINE)
+            in_flight = float(found[1]) if found else 0.0
+            if in_flight == count or time.monotonic() > deadline:
+                return in_flight
+            time.sleep(0.1)
+
     def log_lines(self) -> list[str]:
         return [line for line in self.log_path.read_text().splitlines() if line.strip()]
 
@@ -101,7 +114,7 @@ def start_server(project: Path, venv: Path, log_path: Path, **env_overrides) -> 
             conn.request("GET", "/healthz")
             if conn.getresponse().status == 200:
                 return Server(process, port, log_path, time.perf_counter() - started)
-        except OSError:
+        except (OSError, http.client.HTTPException):  # not listening yet, or a worker booting
             time.sleep(0.05)
         finally:
             conn.close()

@@ -146,6 +146,13 @@ def http_get(port, path, timeout=10):
         return response.status, response.read()
 
 
+def in_flight(port) -> float:
+    """Requests in flight in the container, this scrape of /metrics among them."""
+    _, body = http_get(port, "/metrics")
+    found = re.search(rb"^http_requests_in_flight (\S+)$", body, re.MULTILINE)
+    return float(found[1]) if found else 0.0
+
+
 def wait_for(predicate, timeout):
     deadline = time.perf_counter() + timeout
     while time.perf_counter() < deadline:
@@ -268,7 +275,7 @@ def test_image_builds_runs_and_stops_gracefully(image):
         result = {}
         slow = threading.Thread(target=lambda: result.update(r=http_get(port, "/slow?seconds=2")))
         slow.start()
-        time.sleep(0.5)
+        assert wait_for(lambda: in_flight(port) == 2, timeout=10)  # the slow one, the scrape
         stop_at = time.perf_counter()
         docker("stop", container)
         stop_seconds = time.perf_counter() - stop_at

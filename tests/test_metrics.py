@@ -209,11 +209,21 @@ def test_a_killed_worker_keeps_its_counts_and_its_gauges_go(server):
     # to outlast a replacement worker's start on a loaded machine (seconds, under load).
     for conns in owned.values():
         for conn in conns[1:3]:
-            conn.request("GET", "/slow-query?seconds=8")
-    time.sleep(1)
-    busy = scrape_anew(server)
-    assert sample(busy, "http_requests_in_flight") == 5  # the four, and the scrape itself
-    assert sample(busy, "database_pool_checked_out") == 4
+            conn.request("GET", "/slow-query?seconds=10")
+
+    busy = []  # (requests in flight, pooled connections checked out), scrape by scrape
+
+    def all_four_busy():
+        samples = scrape_anew(server)
+        busy.append(
+            (
+                sample(samples, "http_requests_in_flight"),
+                sample(samples, "database_pool_checked_out"),
+            )
+        )
+        return busy[-1] == (5, 4)  # the four and the scrape itself; the four's connections
+
+    assert wait_for(all_four_busy, timeout=5), busy
     directory = held_slot_lock(survivor).parent
 
     os.kill(victim, signal.SIGKILL)

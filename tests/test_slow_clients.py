@@ -137,7 +137,11 @@ async def probes_among_slow_clients(port: int) -> tuple[list[float | None], int,
     stop = asyncio.Event()
     connected = [0, 0]
     tricklers = [asyncio.create_task(trickle(port, stop, connected)) for _ in range(TRICKLERS)]
-    await asyncio.sleep(3)  # every slow client connected and sending
+    # Every slow client connected and sending, however long a loaded machine takes to say so.
+    ramp_up_deadline = time.monotonic() + 15
+    while connected[1] < 0.9 * TRICKLERS and time.monotonic() < ramp_up_deadline:
+        await asyncio.sleep(0.25)
+    await asyncio.sleep(1)
     fewest_connected = connected[0]
     latencies = []
     deadline = time.monotonic() + PROBE_SECONDS

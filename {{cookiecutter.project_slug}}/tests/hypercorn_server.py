@@ -3,6 +3,7 @@ port of 127.0.0.1, for the tests that need the server itself."""
 
 import http.client
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -35,6 +36,17 @@ class Server:
             return response.status
         finally:
             connection.close()
+
+    def in_flight(self) -> float:
+        """Requests in flight across every worker, this scrape of /metrics among them."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            connection.request("GET", "/metrics")
+            text = connection.getresponse().read().decode()
+        finally:
+            connection.close()
+        found = re.search(r"^http_requests_in_flight (\S+)$", text, re.MULTILINE)
+        return float(found[1]) if found else 0.0
 
     def workers(self) -> list[int]:
         """The worker processes: the parent's children that multiprocessing spawned (its

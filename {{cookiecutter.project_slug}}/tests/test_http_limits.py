@@ -156,7 +156,8 @@ def test_a_body_is_not_counted_as_headers(tmp_path):
         headers = [b"Content-Type: application/json", b"Content-Length: %d" % len(body)]
         head = request(b"/echo", headers).replace(b"GET ", b"POST ", 1)
         with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
-            connection.sendall(head + b"\r\n" + body)
+            with contextlib.suppress(OSError):  # answered from the headers, and closed
+                connection.sendall(head + b"\r\n" + body)
             answer = connection.recv(4096)
         # The app's own limit on bodies (MAX_CONTENT_LENGTH is 1 KiB here), not a 431.
         assert answer.startswith(b"HTTP/1.1 413 "), answer[:100]
@@ -186,7 +187,8 @@ def test_a_body_is_not_counted_as_headers(port, monkeypatch):
     head = request(b"/echo", [b"Content-Type: application/json", b"Content-Length: %d" % len(body)])
     head = head.replace(b"GET ", b"POST ", 1)
     with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
-        connection.sendall(head + b"\r\n" + body)
+        with contextlib.suppress(OSError):  # answered from the headers, and closed
+            connection.sendall(head + b"\r\n" + body)
         answer = connection.recv(4096)
     # The app's own limit on bodies (MAX_CONTENT_LENGTH is 1 KiB in the tests), not a 431.
     assert answer.startswith(b"HTTP/1.1 413 "), answer[:100]

@@ -22,21 +22,27 @@ def wait_for(condition, timeout: float = 20):
     return result
 
 
+def refused(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
 def test_sigterm_drains_every_worker_and_refuses_new_connections(tmp_path):
     server = start_server(tmp_path, WEB_CONCURRENCY="2")
     try:
         statuses = []
         requests = [
-            threading.Thread(target=lambda: statuses.append(server.get("/slow?seconds=2")))
+            threading.Thread(target=lambda: statuses.append(server.get("/slow?seconds=4")))
             for _ in range(8)  # over the two workers
         ]
         for request in requests:
             request.start()
-        time.sleep(0.5)
+        assert wait_for(lambda: server.in_flight() == 9), "the 8 (and the scrape) never ran"
         server.process.send_signal(signal.SIGTERM)
-        time.sleep(0.5)
-        with pytest.raises(ConnectionRefusedError):
-            socket.create_connection(("127.0.0.1", server.port), timeout=2).close()
+        assert wait_for(lambda: refused(server.port), timeout=5), "still accepting connections"
         for request in requests:
             request.join(10)
         assert statuses == [200] * 8
