@@ -10,8 +10,6 @@ import sys
 import threading
 import time
 
-import pytest
-
 from hypercorn_server import start_server
 
 
