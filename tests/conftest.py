@@ -73,7 +73,7 @@ def pytest_collection_modifyitems(items):
     worker: two workers installing into one venv at once would break each other."""
     for item in items:
         params = item.callspec.params if hasattr(item, "callspec") else {}
-        mode = params.get("installed_project") or params.get("installed_postgres_project")
+        mode = next((params[name] for name in INSTALLED_PROJECT_FIXTURES if name in params), None)
         if mode:
             item.add_marker(pytest.mark.xdist_group(mode))
 
@@ -128,6 +128,23 @@ def installed_postgres_project(request, cookies_session):
     answers = {"project_name": f"Shop {mode} pg", "database": "postgresql", **MODES[mode]}
     project = bake(cookies_session, **answers)
     return mode, project, install(mode, project)
+
+
+@pytest.fixture(scope="session", params=list(MODES))
+def installed_plain_project(request, cookies_session):
+    """The same per mode with `database=none`: no data layer at all."""
+    mode = request.param
+    answers = {"project_name": f"Shop {mode} plain", "database": "none", **MODES[mode]}
+    project = bake(cookies_session, **answers)
+    return mode, project, install(mode, project)
+
+
+# The fixtures above: each mode's projects share its venv, so its tests stay on one worker.
+INSTALLED_PROJECT_FIXTURES = (
+    "installed_project",
+    "installed_postgres_project",
+    "installed_plain_project",
+)
 
 
 def migrate(project: Path, venv: Path, database_url: str) -> None:

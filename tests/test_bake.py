@@ -204,6 +204,44 @@ def test_bake_depends_on_exactly_the_server_chosen(baked):
         assert f"import {server}" in serving or f"from {server}" in serving
 
 
+def dry_run(project, target: str) -> list[str]:
+    """The commands `make TARGET` would run, without running them."""
+    result = subprocess.run(
+        ["make", "--no-print-directory", "--dry-run", target, "VENV=venv"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout.splitlines()
+
+
+def test_baked_makefile_targets_run_what_the_readme_says(baked):
+    """Jinja's whitespace control can glue one target's recipe to the next target's name, and
+    make then reports nothing to do: every documented target runs its own commands."""
+    answers, project = baked
+    makefile = (project / "Makefile").read_text()
+    phony = re.search(r"^\.PHONY: (.+)$", makefile, re.MULTILINE)[1].split()
+    documented = re.findall(r"^([a-z-]+):.*## ", makefile, re.MULTILINE)
+    assert sorted(phony) == sorted(documented)
+    assert all(dry_run(project, target) for target in documented)
+    server = {
+        "wsgi": "venv/bin/gunicorn --config gunicorn.conf.py acme_orders.wsgi:app",
+        "asgi": "venv/bin/python -m acme_orders.asgi_server",
+    }[answers["interface"]]
+    assert dry_run(project, "serve") == [server]
+    assert dry_run(project, "test") == ["venv/bin/pytest"]
+    assert dry_run(project, "lint") == ["venv/bin/ruff check .", "venv/bin/ruff format --check ."]
+    migrate = ["venv/bin/python -m acme_orders.database.migrate"]
+    if answers["database"] == "none":
+        migrate = []
+    else:
+        assert dry_run(project, "migrate") == migrate
+    *before, debug_server = dry_run(project, "dev")
+    assert before == migrate
+    assert debug_server.startswith("APP_ENV=development venv/bin/")
+
+
 def test_baked_project_passes_ruff(baked):
     _, project = baked
     for command in (["check", "--no-cache", "."], ["format", "--check", "--no-cache", "."]):

@@ -8,7 +8,7 @@ import time
 import urllib.request
 
 from conftest import run
-from servers import free_port
+from servers import free_port, start_server
 
 JSON = {"Content-Type": "application/json"}
 
@@ -28,6 +28,20 @@ def test_generated_project_tests_pass_on_postgresql(installed_postgres_project, 
     )
     # Every database test ran on PostgreSQL: none was skipped for want of a database.
     assert " skipped" not in result.stdout.splitlines()[-1], result.stdout[-2000:]
+
+
+def test_generated_project_without_a_database_passes_its_tests_and_serves(
+    installed_plain_project, tmp_path
+):
+    mode, project, venv = installed_plain_project
+    run(["make", "test", "lint", f"VENV={venv}"], cwd=project)
+    server = start_server(project, venv, tmp_path / "server.log")
+    try:
+        assert server.get_json("/")[2]["message"] == f"Hello from Shop {mode} plain!"
+        assert server.request("GET", "/readyz")[0] == 200
+        assert server.request("GET", "/items")[0] == 404
+    finally:
+        assert server.stop() == 0
 
 
 def test_generated_project_lint_passes(installed_project):
