@@ -1,8 +1,10 @@
 """Each mode's baked project installs, and its own tests and lint pass (`make test lint`)."""
 
+import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 import urllib.request
@@ -62,7 +64,7 @@ def test_make_dev_serves_the_app_with_the_debug_server(installed_project):
     gets a new event loop, and the items views must work there too."""
     _, project, venv = installed_project
     port = free_port()
-    # The reloader forks a child: run in a session of its own and stop that whole group.
+    # In a session of its own, so that nothing of it can outlive the test (see finally).
     server = subprocess.Popen(
         ["make", "dev", f"VENV={venv}", f"DEV_PORT={port}"],
         cwd=project,
@@ -86,6 +88,24 @@ def test_make_dev_serves_the_app_with_the_debug_server(installed_project):
         assert created_status == 201
         assert http(port, "GET", f"/items/{item['id']}") == (200, item)
         assert http(port, "GET", "/slow-query?seconds=0.01")[0] == 200
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
+        # A SIGTERM to make alone, as a process manager or an IDE sends it, stops the server:
+        # make passes it on, and the recipe execs the server rather than waiting in a shell.
+        server.send_signal(signal.SIGTERM)
         server.wait(15)
+        deadline = time.monotonic() + 10
+        while still_listening(port) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not still_listening(port), "make dev left its server running after SIGTERM"
+    finally:
+        # The reloader forks a child: stop whatever is left of the group.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGKILL)
+        server.wait(15)
+
+
+def still_listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True

@@ -52,6 +52,8 @@ def test_create_trims_the_name_and_allows_no_description(client):
         ({"name": None}, "name"),
         ({"name": "Widget", "description": "x" * 2001}, "description"),
         ({"name": "Widget", "description": 7}, "description"),
+        ({"name": "Wid\u0000get"}, "name"),
+        ({"name": "Widget", "description": "Blue\u0000"}, "description"),
         ({"name": "Widget", "id": 99}, "id"),
         ({"name": "Widget", "created_at": "2020-01-01T00:00:00Z"}, "created_at"),
         ({"name": "Widget", "colour": "blue"}, "colour"),
@@ -63,6 +65,14 @@ def test_create_refuses_invalid_input_naming_the_field(client, body, field):
     assert response.status_code == 422
     assert response.json["error"]["code"] == 422
     assert field in error_fields(response)
+
+
+def test_a_nul_character_is_refused_in_words_of_our_own(client):
+    # PostgreSQL cannot store U+0000 in text: refused before any database sees it.
+    response = client.post("/items", json={"name": "Wid\u0000get"})
+    assert response.status_code == 422
+    message = "must not contain the NUL character (\\u0000)"
+    assert response.json["error"]["fields"] == [{"field": "name", "message": message}]
 
 
 def test_create_accepts_the_longest_name(client):
@@ -142,6 +152,13 @@ def test_list_refuses_a_bad_query_naming_the_field(client, query, field):
     assert field in error_fields(response)
 
 
+def test_a_bad_cursor_is_refused_in_words_of_our_own(client):
+    response = client.get("/items", query_string={"cursor": "not-a-cursor"})
+    assert response.json["error"]["fields"] == [
+        {"field": "cursor", "message": "cursor is not one this API handed out"}
+    ]
+
+
 def test_patch_changes_only_the_fields_sent(client):
     item = create(client, name="Widget", description="Blue")
     response = client.patch(f"/items/{item['id']}", json={"description": "Red"})
@@ -166,7 +183,12 @@ def test_patch_can_clear_the_description_but_not_the_name(client):
 
 @pytest.mark.parametrize(
     ("body", "field"),
-    [({"name": ""}, "name"), ({"id": 5}, "id"), ({"name": "x" * 201}, "name")],
+    [
+        ({"name": ""}, "name"),
+        ({"id": 5}, "id"),
+        ({"name": "x" * 201}, "name"),
+        ({"description": "\u0000"}, "description"),
+    ],
 )
 def test_patch_refuses_invalid_input(client, body, field):
     item = create(client)

@@ -39,6 +39,11 @@ def test_values_come_from_the_environment():
     assert settings.max_content_length == 2048
 
 
+def test_choices_are_taken_in_any_case():
+    settings = load_settings({"APP_ENV": "Development", "LOG_LEVEL": "debug"})
+    assert (settings.app_env, settings.log_level) == ("development", "DEBUG")
+
+
 def test_production_is_the_default_environment():
     with pytest.raises(SettingsError, match="SECRET_KEY is required in production"):
         load_settings({})

@@ -2,8 +2,10 @@
 
 {% if cookiecutter.__framework == "quart" -%}
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 {%- else -%}
+import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as CheckTimedOut
@@ -11,6 +13,7 @@ from concurrent.futures import TimeoutError as CheckTimedOut
 
 from {{ cookiecutter.__framework }} import {{ cookiecutter.__app_class }}
 
+logger = logging.getLogger(__name__)
 # A probe must answer quickly even when a dependency hangs: past this, the check has failed.
 TIMEOUT_SECONDS = 1.0
 {%- if cookiecutter.__framework == "quart" %}
@@ -40,7 +43,7 @@ def readiness_checks(app: {{ cookiecutter.__app_class }}) -> dict[str, Check]:
         return_exceptions=True,
     )
     return {
-        name: describe(result)
+        name: describe(name, result)
         for name, result in zip(checks, results, strict=True)
         if isinstance(result, BaseException)
     }
@@ -53,15 +56,20 @@ def readiness_checks(app: {{ cookiecutter.__app_class }}) -> dict[str, Check]:
         except CheckTimedOut:
             failures[name] = f"no answer within {TIMEOUT_SECONDS:g} s"
         except Exception as error:  # any failure means "do not send traffic here yet"
-            failures[name] = describe(error)
+            failures[name] = describe(name, error)
     return failures
 {%- endif %}
 
 
-def describe(error: BaseException) -> str:
+def describe(name: str, error: BaseException) -> str:
+    """What /readyz says of a failed check: the kind of failure only. The message itself, which
+    can name hosts, ports and users (a driver's "connection to server at ... failed"), goes to
+    the log, where the team reads it, and not to whoever can reach the probe."""
 {%- if cookiecutter.__framework == "quart" %}
     if isinstance(error, TimeoutError):
         return f"no answer within {TIMEOUT_SECONDS:g} s"
 {%- endif %}
     # The first line only: driver messages go on with hints and internals.
-    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+    message = (str(error).strip().splitlines() or [""])[0]
+    logger.warning("readiness check %r failed: %s: %s", name, type(error).__name__, message)
+    return type(error).__name__

@@ -39,9 +39,11 @@ def env_choice(
     environ: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]
 ) -> str:
     value = env_str(environ, name, default)
-    if value not in choices:
-        raise SettingsError(f"{name}={value!r} is not one of: {', '.join(choices)}")
-    return value
+    # In any case, as people type them: LOG_LEVEL=debug is DEBUG, APP_ENV=Test is test.
+    for choice in choices:
+        if value.casefold() == choice.casefold():
+            return choice
+    raise SettingsError(f"{name}={value!r} is not one of: {', '.join(choices)}")
 
 
 def env_int(environ: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:

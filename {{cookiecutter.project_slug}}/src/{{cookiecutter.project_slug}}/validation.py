@@ -27,10 +27,17 @@ def field_errors(error: ValidationError, location: str) -> list[dict[str, str]]:
     return [
         {
             "field": ".".join(str(part) for part in detail["loc"]) or location,
-            "message": detail["msg"],
+            "message": message(detail),
         }
         for detail in error.errors(include_url=False, include_input=False)
     ]
+
+
+def message(detail: dict) -> str:
+    # Our validators' own words, without the "Value error, " pydantic puts before them.
+    if detail["type"] == "value_error" and "error" in detail.get("ctx", {}):
+        return str(detail["ctx"]["error"])
+    return detail["msg"]
 
 
 def validated(model: type[Model], data: object, location: str, strict: bool) -> Model:

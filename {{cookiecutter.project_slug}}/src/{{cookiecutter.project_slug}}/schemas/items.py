@@ -5,7 +5,14 @@ import binascii
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 from ..database.models import DESCRIPTION_MAX_LENGTH, NAME_MAX_LENGTH
 
@@ -14,10 +21,23 @@ MAX_ID = 2**31 - 1
 PAGE_SIZE_DEFAULT = 20
 PAGE_SIZE_MAX = 100
 
+
+def without_nul(text: str) -> str:
+    # PostgreSQL's text cannot hold U+0000 (a 500 from the driver), and no name needs one: the
+    # API refuses it in every database, so that switching databases changes nothing.
+    if "\x00" in text:
+        raise ValueError("must not contain the NUL character (\\u0000)")
+    return text
+
+
 Name = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX_LENGTH)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX_LENGTH),
+    AfterValidator(without_nul),
 ]
-Description = Annotated[str, StringConstraints(max_length=DESCRIPTION_MAX_LENGTH)]
+Description = Annotated[
+    str, StringConstraints(max_length=DESCRIPTION_MAX_LENGTH), AfterValidator(without_nul)
+]
 
 
 class ItemCreate(BaseModel):
