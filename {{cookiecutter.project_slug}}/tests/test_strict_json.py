@@ -32,7 +32,7 @@ def nested_objects(depth: int) -> str:
         (b'{"a": NaN}', "NaN is not a JSON number"),
         (b'{"a": -Infinity}', "-Infinity is not a JSON number"),
         (b'{"a": 1e999999}', "out of range"),
-        (b'{"a": ' + b"9" * 5000 + b"}", "digits"),
+        (b'{"a": ' + b"9" * 5000 + b"}", "a number has more than 4300 digits"),
         (b'{"a": 1', "Expecting"),
         # An unclosed string of escaped quotes after many brackets: a backtracking scan for the
         # depth would take minutes on it.

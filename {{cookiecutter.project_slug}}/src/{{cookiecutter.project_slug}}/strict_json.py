@@ -3,13 +3,15 @@ gets a 400, never a 500.
 
 The standard library's C parser stays in charge; this only refuses what it would let through or
 choke on: a body that is not UTF-8, NaN and Infinity (not JSON, and not writable back as JSON), a
-number too large for a float, and nesting deeper than MAX_DEPTH, which would otherwise exhaust
-Python's recursion limit (a RecursionError, so a 500) in the parser or in the code after it.
+number too large for a float, an integer longer than Python converts (said in our words), and
+nesting deeper than MAX_DEPTH, which would otherwise exhaust Python's recursion limit (a
+RecursionError, so a 500) in the parser or in the code after it.
 """
 
 import json
 import math
 import re
+import sys
 from typing import Any
 
 from {{ cookiecutter.__framework }} import Request
@@ -60,7 +62,15 @@ def loads(data: str | bytes, **kwargs: Any) -> Any:
     text = data.decode("utf-8") if isinstance(data, bytes | bytearray) else data
     if too_deep(text):
         raise ValueError(f"JSON nested deeper than {MAX_DEPTH} levels")
-    return json.loads(text, parse_constant=reject_constant, parse_float=finite_float, **kwargs)
+    try:
+        return json.loads(text, parse_constant=reject_constant, parse_float=finite_float, **kwargs)
+    except ValueError as error:
+        # Python's own guard on integers (CVE-2020-10735), whose message advises a function
+        # call: said in the API's words instead.
+        if "integer string conversion" not in str(error):
+            raise
+        limit = sys.get_int_max_str_digits()
+        raise ValueError(f"a number has more than {limit} digits") from None
 
 
 class StrictJSONProvider(DefaultJSONProvider):
