@@ -17,7 +17,8 @@ from ..settings import SettingsError, load_database_settings
 from .url import redacted
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-logger = logging.getLogger(__name__)
+# Named, since under `python -m` __name__ is "__main__", which says nothing in a log line.
+logger = logging.getLogger("{{ cookiecutter.project_slug }}.database.migrate")
 
 
 def alembic_config() -> Config:
