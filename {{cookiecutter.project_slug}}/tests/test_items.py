@@ -172,6 +172,14 @@ def test_patch_changes_only_the_fields_sent(client):
     assert client.get(f"/items/{item['id']}").json == changed
 
 
+def test_an_empty_patch_changes_nothing_not_even_updated_at(client):
+    item = create(client)
+    response = client.patch(f"/items/{item['id']}", json={})
+    assert response.status_code == 200
+    assert response.json == item
+    assert client.patch("/items/12345", json={}).status_code == 404
+
+
 def test_patch_can_clear_the_description_but_not_the_name(client):
     item = create(client, description="Blue")
     cleared = client.patch(f"/items/{item['id']}", json={"description": None})

@@ -47,12 +47,15 @@ def could_exist(item_id: int) -> bool:
 
 
 {{ cookiecutter.__async }}def update_item(session: Session, item_id: int, data: ItemUpdate) -> Item | None:
+    changes = data.changes()
+    if not changes:  # `{}`: nothing changes, updated_at included
+        return {{ cookiecutter.__await }}get_item(session, item_id)
     if not could_exist(item_id):
         return None
     statement = (
         update(Item)
         .where(Item.id == item_id)
-        .values(**data.changes(), updated_at=utc_now())
+        .values(**changes, updated_at=utc_now())
         .returning(Item)
     )
     try:
