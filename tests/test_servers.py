@@ -18,7 +18,7 @@ import pytest
 from conftest import MODES, framework, report, server_of
 from servers import send_then_read, start_server
 
-# How many 1-second requests must overlap: the figures the servers issue promises per mode.
+# How many slow requests must overlap: the figures the servers issue promises per mode.
 OVERLAP = {"wsgi": 32, "asgi": 128, "quart": 128, "asgi_hypercorn": 128, "quart_hypercorn": 128}
 # Every server's graceful-timeout variable; each reads its own.
 GRACEFUL_TIMEOUTS = (
