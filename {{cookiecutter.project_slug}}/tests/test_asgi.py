@@ -74,14 +74,19 @@ async def test_echo_through_asgi(asgi_client):
     assert response.json() == {"a": 1}
 
 
-async def test_declared_oversized_body_is_refused_before_it_is_read(asgi_client):
+async def test_declared_oversized_body_is_refused_before_it_is_read(asgi_client, caplog):
     response = await asgi_client.post(
         "/echo", content=b"x" * 2048, headers={"Content-Type": "application/json"}
     )
     assert response.status_code == 413
-    assert response.json() == {"error": {"code": 413, "message": "Request Entity Too Large"}}
+    assert response.content == b'{"error":{"code":413,"message":"Request Entity Too Large"}}'
     assert response.headers["Connection"] == "close"
     assert response.headers["X-Request-ID"]
+    # Its access line has every field the app's own lines have.
+    [line] = [record for record in caplog.records if getattr(record, "status", None) == 413]
+    assert line.request_id == response.headers["X-Request-ID"]
+    assert line.duration_ms >= 0
+    assert line.remote_addr == "127.0.0.1"
 
 
 async def test_streamed_oversized_body_is_refused(asgi_client):

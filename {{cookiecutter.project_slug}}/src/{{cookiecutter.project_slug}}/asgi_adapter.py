@@ -24,6 +24,7 @@ import functools
 import json
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import async_to_sync
@@ -253,9 +254,11 @@ async def discard_body(receive) -> None:
 
 async def reject_too_large(scope, receive, send) -> None:
     """Answer 413 in the app's JSON shape, then close: the unread body must not become a request."""
+    started_at = time.perf_counter()
     incoming_id = dict(scope["headers"]).get(REQUEST_ID_HEADER.lower().encode(), b"")
     request_id = incoming_or_new(incoming_id.decode("latin1"))
-    body = json.dumps(error_body(413, "Request Entity Too Large")).encode()
+    # Compact, as Flask writes every other JSON answer.
+    body = json.dumps(error_body(413, "Request Entity Too Large"), separators=(",", ":")).encode()
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
@@ -269,9 +272,18 @@ async def reject_too_large(scope, receive, send) -> None:
     await discard_body(receive)
     await send({"type": "http.response.body", "body": b""})
     method, path = scope["method"], scope["path"]
+    # The fields of access_log.py's line, so that a 413 reads like any other request.
+    client = scope.get("client")
     access_logger.info(
         "%s %s 413",
         method,
         path,
-        extra={"request_id": request_id, "method": method, "path": path, "status": 413},
+        extra={
+            "request_id": request_id,
+            "method": method,
+            "path": path,
+            "status": 413,
+            "duration_ms": round((time.perf_counter() - started_at) * 1000, 2),
+            "remote_addr": client[0] if client else None,
+        },
     )
