@@ -113,30 +113,30 @@ def install(mode: str, project: Path) -> Path:
     return venv
 
 
+def bake_and_install(cookies, mode: str, name: str, database: str) -> tuple[str, Path, Path]:
+    project = bake(cookies, project_name=name, database=database, **MODES[mode])
+    return mode, project, install(mode, project)
+
+
 @pytest.fixture(scope="session", params=list(MODES))
 def installed_project(request, cookies_session):
     """A baked project per mode (SQLite, the default database), installed with `make install`."""
     mode = request.param
-    project = bake(cookies_session, project_name=f"Shop {mode}", database="sqlite", **MODES[mode])
-    return mode, project, install(mode, project)
+    return bake_and_install(cookies_session, mode, f"Shop {mode}", "sqlite")
 
 
 @pytest.fixture(scope="session", params=list(MODES))
 def installed_postgres_project(request, cookies_session):
     """The same per mode with `database=postgresql`."""
     mode = request.param
-    answers = {"project_name": f"Shop {mode} pg", "database": "postgresql", **MODES[mode]}
-    project = bake(cookies_session, **answers)
-    return mode, project, install(mode, project)
+    return bake_and_install(cookies_session, mode, f"Shop {mode} pg", "postgresql")
 
 
 @pytest.fixture(scope="session", params=list(MODES))
 def installed_plain_project(request, cookies_session):
     """The same per mode with `database=none`: no data layer at all."""
     mode = request.param
-    answers = {"project_name": f"Shop {mode} plain", "database": "none", **MODES[mode]}
-    project = bake(cookies_session, **answers)
-    return mode, project, install(mode, project)
+    return bake_and_install(cookies_session, mode, f"Shop {mode} plain", "none")
 
 
 # The fixtures above: each mode's projects share its venv, so its tests stay on one worker.

@@ -144,22 +144,28 @@ async def test_a_streamed_response_arrives_whole_and_in_order(app):
     assert response.content == b"".join(chunks)
 
 
+class EndlessStream:
+    """A /endless route on `app` whose body never ends: `produced` counts its chunks, and
+    `stopped` is set once the pool thread closes it."""
+
+    def __init__(self, app):
+        self.produced = 0
+        self.stopped = threading.Event()
+        app.add_url_rule("/endless", "endless", lambda: app.response_class(self.chunks()))
+
+    def chunks(self):
+        try:
+            while True:
+                self.produced += 1
+                yield b"x" * 1024
+        finally:
+            self.stopped.set()
+
+
 async def test_a_stream_stops_when_the_server_stops_reading(app):
     """A client gone mid-stream (the request's task cancelled): the pool thread stops producing
     after at most a window of chunks, rather than wait for ever or stream into the void."""
-    produced = 0
-    stopped = threading.Event()
-
-    def endless():
-        nonlocal produced
-        try:
-            while True:
-                produced += 1
-                yield b"x" * 1024
-        finally:
-            stopped.set()
-
-    app.add_url_rule("/endless", "endless", lambda: app.response_class(endless()))
+    stream = EndlessStream(app)
     adapter = ThreadPoolWsgiToAsgi(app, max_threads=1)
     first_body = asyncio.Event()
 
@@ -175,8 +181,8 @@ async def test_a_stream_stops_when_the_server_stops_reading(app):
     request = asyncio.create_task(adapter(scope, receive, send))
     await asyncio.wait_for(first_body.wait(), timeout=5)
     request.cancel()
-    assert await asyncio.to_thread(stopped.wait, 5), "the pool thread is still streaming"
-    assert produced <= 2 * WINDOW + 2
+    assert await asyncio.to_thread(stream.stopped.wait, 5), "the pool thread is still streaming"
+    assert stream.produced <= 2 * WINDOW + 2
     # The pool's only thread is free again.
     transport = httpx.ASGITransport(app=adapter)
     async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
@@ -214,16 +220,7 @@ async def test_a_websocket_is_refused_without_a_traceback(asgi_app, caplog):
 async def test_a_stream_stops_when_the_client_goes_away(app):
     """The servers drop what is sent to a closed connection, and say the client has gone only
     through `receive`: the pool thread must stop producing all the same."""
-    stopped = threading.Event()
-
-    def endless():
-        try:
-            while True:
-                yield b"x" * 1024
-        finally:
-            stopped.set()
-
-    app.add_url_rule("/endless", "endless", lambda: app.response_class(endless()))
+    stream = EndlessStream(app)
     adapter = ThreadPoolWsgiToAsgi(app, max_threads=1)
     gone = asyncio.Event()
     incoming = iter([{"type": "http.request", "body": b"", "more_body": False}])
@@ -245,7 +242,7 @@ async def test_a_stream_stops_when_the_client_goes_away(app):
 
     scope = http_scope("GET", "/endless")
     await asyncio.wait_for(adapter(scope, receive, send), timeout=5)
-    assert await asyncio.to_thread(stopped.wait, 5), "the pool thread is still streaming"
+    assert await asyncio.to_thread(stream.stopped.wait, 5), "the pool thread is still streaming"
 
 
 async def test_unknown_path_is_a_json_404_through_asgi(asgi_client):
