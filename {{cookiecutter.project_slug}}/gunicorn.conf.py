@@ -3,6 +3,7 @@ code change; the defaults are the ones the template's benchmark measured on a 2-
 """
 
 import os
+import signal
 import sys
 
 from {{ cookiecutter.project_slug }}.logs import logging_config
@@ -95,3 +96,20 @@ def on_exit(server):
     directory = getattr(server, "metrics_directory", None)
     if directory is not None:
         remove_metrics_directory(directory)
+
+
+# A new worker runs with the master's signal handlers until its own are in place: a SIGTERM in
+# that instant (a stop right after a start or a worker's replacement) would be lost, and the
+# worker would serve on until the graceful timeout ends in SIGKILL. Note it, and act once the
+# worker can: it then stops before taking a request, as its own handler would have made it.
+def post_fork(server, worker):
+    def stop_once_booted(_signum, _frame):
+        worker.stop_requested_while_booting = True
+
+    for stop in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
+        signal.signal(stop, stop_once_booted)
+
+
+def post_worker_init(worker):
+    if getattr(worker, "stop_requested_while_booting", False):
+        worker.alive = False

@@ -1,5 +1,6 @@
 import os
 import runpy
+import signal
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -66,3 +67,16 @@ def test_gunicorn_master_leaves_metrics_alone_when_they_are_off(monkeypatch):
     conf = runpy.run_path(str(GUNICORN_CONF))
     conf["on_starting"](SimpleNamespace())
     assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == ""
+
+
+def test_a_sigterm_while_a_worker_boots_stops_it_once_booted():
+    conf = runpy.run_path(str(GUNICORN_CONF))
+    worker = SimpleNamespace(alive=True)
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        conf["post_fork"](None, worker)
+        os.kill(os.getpid(), signal.SIGTERM)  # before the worker's own handlers exist
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    conf["post_worker_init"](worker)
+    assert worker.alive is False
