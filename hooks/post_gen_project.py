@@ -12,29 +12,29 @@ DATABASE = "{{ cookiecutter.database }}"
 # Files that belong to one choice only, relative to the project root.
 WSGI_FILES = [
     "gunicorn.conf.py",
-    f"src/{PROJECT_SLUG}/wsgi.py",
+    f"src/{PROJECT_SLUG}/serving/wsgi.py",
     "tests/test_wsgi.py",
     # The buffering proxy gunicorn needs in front (uvicorn reads requests on its event loop).
     "deploy/nginx/nginx.conf",
 ]
 ASGI_FILES = [
-    f"src/{PROJECT_SLUG}/asgi.py",
-    f"src/{PROJECT_SLUG}/asgi_server.py",
-    f"src/{PROJECT_SLUG}/http_limits.py",
+    f"src/{PROJECT_SLUG}/serving/asgi.py",
+    f"src/{PROJECT_SLUG}/serving/asgi_server.py",
+    f"src/{PROJECT_SLUG}/serving/http_limits.py",
     "tests/test_http_limits.py",
 ]
 # Hypercorn's worker processes under our own supervisor, and its WebSocket drain (Quart).
 HYPERCORN_FILES = [
-    f"src/{PROJECT_SLUG}/hypercorn_workers.py",
+    f"src/{PROJECT_SLUG}/serving/hypercorn_workers.py",
     "tests/hypercorn_server.py",
     "tests/test_hypercorn_workers.py",
 ]
-WEBSOCKET_DRAIN_FILES = [f"src/{PROJECT_SLUG}/websocket_drain.py"]
+WEBSOCKET_DRAIN_FILES = [f"src/{PROJECT_SLUG}/serving/websocket_drain.py"]
 # Flask under ASGI needs the adapter; Quart is ASGI already.
-ADAPTER_FILES = [f"src/{PROJECT_SLUG}/asgi_adapter.py", "tests/test_asgi.py"]
+ADAPTER_FILES = [f"src/{PROJECT_SLUG}/serving/asgi_adapter.py", "tests/test_asgi.py"]
 WEBSOCKET_FILES = [f"src/{PROJECT_SLUG}/views/realtime.py", "tests/test_websocket.py"]
 # Flask's limit for chunked uploads; Quart enforces MAX_CONTENT_LENGTH on every body itself.
-FLASK_FILES = [f"src/{PROJECT_SLUG}/body_limit.py", "tests/test_body_limit.py"]
+FLASK_FILES = [f"src/{PROJECT_SLUG}/middleware/body_limit.py", "tests/test_body_limit.py"]
 # The data layer and everything built on it, for database=none.
 DATABASE_DIRS = [
     f"src/{PROJECT_SLUG}/database",
@@ -51,8 +51,8 @@ SQLITE_ONLY_FILES = [
 SCALABLE_ONLY_FILES = ["deploy/kubernetes/overlays/production/replicas.yaml"]
 DATABASE_FILES = [
     "alembic.ini",
-    f"src/{PROJECT_SLUG}/openapi.py",
-    f"src/{PROJECT_SLUG}/validation.py",
+    f"src/{PROJECT_SLUG}/middleware/openapi.py",
+    f"src/{PROJECT_SLUG}/middleware/validation.py",
     f"src/{PROJECT_SLUG}/views/items.py",
     "tests/test_database.py",
     "tests/test_items.py",

@@ -48,11 +48,11 @@ COMMON_FILES = [
     "pyproject.toml",
     "src/{slug}/__init__.py",
     "src/{slug}/settings.py",
-    "src/{slug}/logs.py",
-    "src/{slug}/errors.py",
-    "src/{slug}/readiness.py",
-    "src/{slug}/metrics.py",
-    "src/{slug}/metrics_directory.py",
+    "src/{slug}/middleware/logs.py",
+    "src/{slug}/middleware/errors.py",
+    "src/{slug}/middleware/readiness.py",
+    "src/{slug}/middleware/metrics.py",
+    "src/{slug}/serving/metrics_directory.py",
     "tests/test_metrics.py",
     "src/{slug}/views/demo.py",
     "src/{slug}/views/health.py",
@@ -60,17 +60,17 @@ COMMON_FILES = [
     "tests/test_views.py",
     "tests/test_settings.py",
 ]
-WSGI_FILES = ["gunicorn.conf.py", "src/{slug}/wsgi.py", "tests/test_wsgi.py"]
-ASGI_FILES = ["src/{slug}/asgi.py", "src/{slug}/asgi_server.py"]
-ADAPTER_FILES = ["src/{slug}/asgi_adapter.py", "tests/test_asgi.py"]
+WSGI_FILES = ["gunicorn.conf.py", "src/{slug}/serving/wsgi.py", "tests/test_wsgi.py"]
+ASGI_FILES = ["src/{slug}/serving/asgi.py", "src/{slug}/serving/asgi_server.py"]
+ADAPTER_FILES = ["src/{slug}/serving/asgi_adapter.py", "tests/test_asgi.py"]
 WEBSOCKET_FILES = ["src/{slug}/views/realtime.py", "tests/test_websocket.py"]
-FLASK_FILES = ["src/{slug}/body_limit.py", "tests/test_body_limit.py"]
+FLASK_FILES = ["src/{slug}/middleware/body_limit.py", "tests/test_body_limit.py"]
 HYPERCORN_FILES = [
-    "src/{slug}/hypercorn_workers.py",
+    "src/{slug}/serving/hypercorn_workers.py",
     "tests/hypercorn_server.py",
     "tests/test_hypercorn_workers.py",
 ]
-WEBSOCKET_DRAIN_FILES = ["src/{slug}/websocket_drain.py"]
+WEBSOCKET_DRAIN_FILES = ["src/{slug}/serving/websocket_drain.py"]
 # What each mode (interface, framework, server) must have; everything in the other lists must be
 # absent. WSGI's server is gunicorn whatever asgi_server says.
 MODE_FILES = {
@@ -93,10 +93,10 @@ DATABASE_FILES = [
     "src/{slug}/database/migrations/env.py",
     "src/{slug}/database/migrations/script.py.mako",
     "src/{slug}/database/migrations/versions/0001_create_items.py",
-    "src/{slug}/openapi.py",
+    "src/{slug}/middleware/openapi.py",
     "src/{slug}/queries/items.py",
     "src/{slug}/schemas/items.py",
-    "src/{slug}/validation.py",
+    "src/{slug}/middleware/validation.py",
     "src/{slug}/views/items.py",
     "tests/test_database.py",
     "tests/test_items.py",
@@ -200,7 +200,7 @@ def test_bake_depends_on_exactly_the_server_chosen(baked):
     for candidate in ("gunicorn", "uvicorn", "hypercorn"):
         assert (f'"{candidate}' in pyproject) == (candidate == server), candidate
     if server != "gunicorn":
-        serving = (project / "src/acme_orders/asgi_server.py").read_text()
+        serving = (project / "src/acme_orders/serving/asgi_server.py").read_text()
         assert f"import {server}" in serving or f"from {server}" in serving
 
 
@@ -226,8 +226,8 @@ def test_baked_makefile_targets_run_what_the_readme_says(baked):
     assert sorted(phony) == sorted(documented)
     assert all(dry_run(project, target) for target in documented)
     server = {
-        "wsgi": "venv/bin/gunicorn --config gunicorn.conf.py acme_orders.wsgi:app",
-        "asgi": "venv/bin/python -m acme_orders.asgi_server",
+        "wsgi": "venv/bin/gunicorn --config gunicorn.conf.py acme_orders.serving.wsgi:app",
+        "asgi": "venv/bin/python -m acme_orders.serving.asgi_server",
     }[answers["interface"]]
     assert dry_run(project, "serve") == [server]
     assert dry_run(project, "test") == ["venv/bin/pytest"]

@@ -180,7 +180,7 @@ def container_port(container, port):
 
 def server_graceful_timeout(project: Project) -> tuple[str, int]:
     """The graceful-timeout variable the server reads and its default, from the server config."""
-    config = "gunicorn.conf.py" if project.mode == "wsgi" else f"src/{SLUG}/asgi_server.py"
+    config = "gunicorn.conf.py" if project.mode == "wsgi" else f"src/{SLUG}/serving/asgi_server.py"
     found = re.findall(
         r'env_int\(\s*environ,\s*"((?:GUNICORN|UVICORN|HYPERCORN)_GRACEFUL_TIMEOUT)",\s*(\d+)',
         project.file(config),
@@ -267,7 +267,7 @@ def lifespan_shutdown(project: Project) -> int:
     if project.mode == "wsgi":
         return 0
     found = re.findall(
-        r"^LIFESPAN_SHUTDOWN_SECONDS = (\d+)", project.file(f"src/{SLUG}/asgi_server.py"), re.M
+        r"^LIFESPAN_SHUTDOWN_SECONDS = (\d+)", project.file(f"src/{SLUG}/serving/asgi_server.py"), re.M
     )
     return int(found[0]) if found else 0
 

@@ -6,8 +6,8 @@ import os
 import signal
 import sys
 
-from {{ cookiecutter.project_slug }}.logs import logging_config
-from {{ cookiecutter.project_slug }}.metrics_directory import (
+from {{ cookiecutter.project_slug }}.middleware.logs import logging_config
+from {{ cookiecutter.project_slug }}.serving.metrics_directory import (
     prepare_metrics_directory,
     remove_metrics_directory,
 )

@@ -25,7 +25,7 @@ import os
 
 from asgiref.wsgi import WsgiToAsgi
 
-from {slug}.asgi_adapter import ThreadPoolWsgiToAsgi
+from {slug}.serving.asgi_adapter import ThreadPoolWsgiToAsgi
 from {slug}.settings import worker_threads
 
 asgi = ThreadPoolWsgiToAsgi(app, worker_threads(os.environ))
@@ -60,13 +60,13 @@ app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
 HYPERCORN_EXTRA = """
 import os
 
-from {slug}.http_limits import LimitRequestHead
+from {slug}.serving.http_limits import LimitRequestHead
 from {slug}.settings import load_header_limits
 {drain_import}
 served = LimitRequestHead({inner}, load_header_limits(os.environ))
 """
 BARE_ADAPTER_EXTRA = """
-from {slug}.asgi_adapter import ThreadPoolWsgiToAsgi
+from {slug}.serving.asgi_adapter import ThreadPoolWsgiToAsgi
 from {slug}.settings import worker_threads
 
 asgi = ThreadPoolWsgiToAsgi(app, worker_threads(os.environ))
@@ -132,7 +132,7 @@ def _bake_and_install(mode: str, workdir: Path, database: str) -> tuple[Path, Pa
         bench_app += ADAPTER_EXTRA.format(slug=slug)
         bare_app += BARE_ADAPTER_EXTRA.format(slug=slug)
     if is_hypercorn(mode):
-        drain = f"from {slug}.websocket_drain import CloseWebSocketsOnDrain\n" if quart else ""
+        drain = f"from {slug}.serving.websocket_drain import CloseWebSocketsOnDrain\n" if quart else ""
         inner = "CloseWebSocketsOnDrain(app)" if quart else "asgi"
         bench_app += HYPERCORN_EXTRA.format(slug=slug, drain_import=drain, inner=inner)
     (project / "bench_app.py").write_text(bench_app)
@@ -153,7 +153,7 @@ def serve_command(
     return [
         str(venv / "bin" / "python"),
         "-c",
-        f"from {project.name}.asgi_server import main; main({app!r}{protocol})",
+        f"from {project.name}.serving.asgi_server import main; main({app!r}{protocol})",
     ]
 
 

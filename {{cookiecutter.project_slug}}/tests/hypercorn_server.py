@@ -87,7 +87,7 @@ def start_server(tmp_path: Path, **environ: str) -> Server:
     }
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "{{ cookiecutter.project_slug }}.asgi_server"],
+            [sys.executable, "-m", "{{ cookiecutter.project_slug }}.serving.asgi_server"],
             stdout=output,
             stderr=subprocess.STDOUT,
             env=env,

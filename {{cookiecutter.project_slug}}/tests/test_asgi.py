@@ -7,7 +7,7 @@ import time
 import httpx
 import pytest
 
-from {{ cookiecutter.project_slug }}.asgi_adapter import WINDOW, ThreadPoolWsgiToAsgi
+from {{ cookiecutter.project_slug }}.serving.asgi_adapter import WINDOW, ThreadPoolWsgiToAsgi
 from {{ cookiecutter.project_slug }}.settings import SettingsError, worker_threads
 
 pytestmark = pytest.mark.anyio
@@ -253,7 +253,7 @@ async def test_unknown_path_is_a_json_404_through_asgi(asgi_client):
 
 def test_asgi_module_exposes_the_app(monkeypatch):
     monkeypatch.setenv("APP_ENV", "test")
-    from {{ cookiecutter.project_slug }}.asgi import app
+    from {{ cookiecutter.project_slug }}.serving.asgi import app
 
     assert isinstance(app, ThreadPoolWsgiToAsgi)
 

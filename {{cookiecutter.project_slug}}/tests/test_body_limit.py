@@ -6,7 +6,7 @@ import io
 import pytest
 from werkzeug.exceptions import ClientDisconnected
 
-from {{ cookiecutter.project_slug }}.body_limit import ChunkedBodyLimit, DeclaredLength
+from {{ cookiecutter.project_slug }}.middleware.body_limit import ChunkedBodyLimit, DeclaredLength
 
 
 def seen_by_app(body: bytes, max_length: int, **environ):

@@ -15,7 +15,7 @@ from sqlalchemy import text
 {%- endif %}
 
 from {{ cookiecutter.project_slug }} import create_app
-from {{ cookiecutter.project_slug }}.readiness import add_readiness_check
+from {{ cookiecutter.project_slug }}.middleware.readiness import add_readiness_check
 from {{ cookiecutter.project_slug }}.settings import SettingsError, load_database_settings
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from {{ cookiecutter.project_slug }}.readiness import add_readiness_check
+from {{ cookiecutter.project_slug }}.middleware.readiness import add_readiness_check
 
 
 def test_liveness_answers_ok(client):

@@ -33,9 +33,9 @@ import time
 import pytest
 import uvicorn
 
-from {{ cookiecutter.project_slug }} import http_limits
-{% if cookiecutter.__framework == "flask" %}from {{ cookiecutter.project_slug }}.asgi_adapter import ThreadPoolWsgiToAsgi
-{% endif %}from {{ cookiecutter.project_slug }}.http_limits import LIMITS, LimitedHttpToolsProtocol
+from {{ cookiecutter.project_slug }}.serving import http_limits
+{% if cookiecutter.__framework == "flask" %}from {{ cookiecutter.project_slug }}.serving.asgi_adapter import ThreadPoolWsgiToAsgi
+{% endif %}from {{ cookiecutter.project_slug }}.serving.http_limits import LIMITS, LimitedHttpToolsProtocol
 from {{ cookiecutter.project_slug }}.settings import HeaderLimits, SettingsError, load_header_limits
 
 

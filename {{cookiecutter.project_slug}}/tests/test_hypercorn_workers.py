@@ -67,7 +67,7 @@ def test_a_killed_worker_is_replaced(tmp_path):
 def test_a_worker_that_cannot_boot_stops_the_server_with_status_3():
     program = (
         "from hypercorn.config import Config\n"
-        "from {{ cookiecutter.project_slug }}.hypercorn_workers import supervise\n"
+        "from {{ cookiecutter.project_slug }}.serving.hypercorn_workers import supervise\n"
         "config = Config()\n"
         "config.application_path = 'asgi:no_such_module:app'\n"
         "config.bind = ['127.0.0.1:0']\n"

@@ -2,7 +2,7 @@ import json
 import logging
 import sys
 
-from {{ cookiecutter.project_slug }}.logs import JsonFormatter
+from {{ cookiecutter.project_slug }}.middleware.logs import JsonFormatter
 
 
 def json_lines(text):

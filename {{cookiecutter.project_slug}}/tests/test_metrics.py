@@ -11,11 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.project_slug }} import {% if cookiecutter.interface == "asgi" %}asgi_server, {% endif %}metrics
-{%- if cookiecutter.database != "none" %}
+{% if cookiecutter.database != "none" -%}
 from {{ cookiecutter.project_slug }}.database.session import get_session
+{% endif -%}
+from {{ cookiecutter.project_slug }}.middleware import metrics
+{%- if cookiecutter.interface == "asgi" %}
+from {{ cookiecutter.project_slug }}.serving import asgi_server
 {%- endif %}
-from {{ cookiecutter.project_slug }}.metrics_directory import (
+from {{ cookiecutter.project_slug }}.serving.metrics_directory import (
     ENVIRONMENT_VARIABLE,
     prepare_metrics_directory,
     remove_metrics_directory,
@@ -184,7 +187,7 @@ def test_a_metrics_directory_that_cannot_be_made_stops_the_launcher_naming_it(tm
 # slot it took and lives until the test closes its stdin (or kills it).
 WORKER = """
 import sys
-from {{ cookiecutter.project_slug }} import metrics
+from {{ cookiecutter.project_slug }}.middleware import metrics
 
 for _ in range(int(sys.argv[1])):
     metrics.REQUESTS.labels("GET", "/", "200").inc()

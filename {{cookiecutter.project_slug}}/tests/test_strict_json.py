@@ -8,7 +8,7 @@ from flask import request
 from werkzeug.exceptions import UnsupportedMediaType
 {%- endif %}
 
-from {{ cookiecutter.project_slug }}.strict_json import MAX_DEPTH, too_deep
+from {{ cookiecutter.project_slug }}.middleware.strict_json import MAX_DEPTH, too_deep
 
 
 def nested(depth: int) -> str:

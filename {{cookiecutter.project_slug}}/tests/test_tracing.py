@@ -18,7 +18,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 {%- endif %}
 
-from {{ cookiecutter.project_slug }} import tracing
+from {{ cookiecutter.project_slug }}.middleware import tracing
 from {{ cookiecutter.project_slug }}.settings import SettingsError, load_trace_exporters
 
 

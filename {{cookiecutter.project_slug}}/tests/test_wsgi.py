@@ -15,7 +15,7 @@ def test_environment(monkeypatch):
 
 
 def test_wsgi_module_exposes_the_app():
-    from {{ cookiecutter.project_slug }}.wsgi import app
+    from {{ cookiecutter.project_slug }}.serving.wsgi import app
 
     assert app.test_client().get("/healthz").status_code == 200
 

@@ -20,6 +20,6 @@ else:
 
     seen = {}
     uvicorn.run = lambda _app, **options: seen.update(options)  # read the options, serve nothing
-    import_module(f"{slug}.asgi_server").main()
+    import_module(f"{slug}.serving.asgi_server").main()
     workers = seen["workers"]
 print(json.dumps({"workers": workers, "pool_size": pool_size}))

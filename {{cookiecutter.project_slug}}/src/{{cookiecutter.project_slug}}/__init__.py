@@ -4,24 +4,26 @@ from collections.abc import Mapping
 from typing import Any
 
 from {{ cookiecutter.__framework }} import {{ cookiecutter.__app_class }}
-
-from . import access_log, errors, {% if cookiecutter.database != "none" %}openapi, {% endif %}request_id
-{%- if cookiecutter.__framework == "flask" %}
-from .body_limit import ChunkedBodyLimit, DeclaredLength
-{%- endif %}
-{%- if cookiecutter.database != "none" %}
+{% if cookiecutter.database != "none" %}
 from .database import session as database
 {%- endif %}
-from .logs import configure_logging
+from .middleware import access_log, errors, {% if cookiecutter.database != "none" %}openapi, {% endif %}request_id
+{%- if cookiecutter.__framework == "flask" %}
+from .middleware.body_limit import ChunkedBodyLimit, DeclaredLength
+{%- endif %}
+from .middleware.logs import configure_logging
+{%- if cookiecutter.database != "none" %}
+from .middleware.readiness import add_readiness_check
+{%- endif %}
+from .middleware.strict_json import StrictJSONProvider, StrictRequest
 from .settings import load_settings
-from .strict_json import StrictJSONProvider, StrictRequest
 from .views import demo, health{% if cookiecutter.database != "none" %}, items{% endif %}{% if cookiecutter.__framework == "quart" %}, realtime{% endif %}
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> {{ cookiecutter.__app_class }}:
     """Build the application: settings from the environment, then `config` on top (for tests)."""
     app = {{ cookiecutter.__app_class }}(__name__)
-    # Request bodies: hostile JSON gets a 400 that says why (strict_json.py).
+    # Request bodies: hostile JSON gets a 400 that says why (middleware/strict_json.py).
     app.request_class = StrictRequest
     app.json = StrictJSONProvider(app)
     app.config.from_mapping(load_settings().as_app_config())
@@ -36,13 +38,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> {{ cookiecutter.__app
     app.register_blueprint(demo.bp)
 {%- if cookiecutter.database != "none" %}
     database.init_app(app)
+    add_readiness_check(app, "database", database.readiness_check(app))
     app.register_blueprint(items.bp)
     app.register_blueprint(openapi.bp)
 {%- endif %}
     if app.config["METRICS_ENABLED"]:
         # Imported only when on, in the worker: prometheus_client chooses its multiprocess mode
         # on import, from PROMETHEUS_MULTIPROC_DIR, which the server's launcher sets.
-        from . import metrics
+        from .middleware import metrics
 
         metrics.init_app(app)
 {%- if cookiecutter.__framework == "flask" %}
@@ -53,7 +56,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> {{ cookiecutter.__app
 {%- endif %}
     if app.config["TRACE_EXPORTERS"]:
         # Imported only when on (OTEL_* variables): off, OpenTelemetry is not even loaded.
-        from . import tracing
+        from .middleware import tracing
 
         tracing.init_app(app)
     return app

@@ -25,6 +25,9 @@ KNOWN_TRACE_EXPORTERS = ("otlp", "console")
 OTLP_PROTOCOL = "http/protobuf"
 TRUE_WORDS = ("true", "1", "yes", "on")
 FALSE_WORDS = ("false", "0", "no", "off")
+# prometheus_client's multiprocess directory: the launcher prepares it (serving/), the metrics
+# middleware reads it (middleware/); named here, below both.
+METRICS_DIRECTORY_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
 
 class SettingsError(ValueError):
@@ -92,7 +95,8 @@ def worker_threads(environ: Mapping[str, str]) -> int:
 @dataclass(frozen=True)
 class HeaderLimits:
     """What one request may send before its body: gunicorn's settings and defaults, which the
-    uvicorn modes apply too (http_limits.py). Past them: 414 for the line, 431 for the headers."""
+    uvicorn modes apply too (serving/http_limits.py). Past them: 414 for the line, 431 for the
+    headers."""
 
     request_line: int  # bytes of "GET /path?query HTTP/1.1" (uvicorn: of its "/path?query")
     fields: int  # header fields per request

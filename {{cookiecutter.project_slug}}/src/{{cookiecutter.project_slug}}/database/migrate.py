@@ -12,7 +12,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.exc import OperationalError
 
-from ..logs import configure_logging
+from ..middleware.logs import configure_logging
 from ..settings import SettingsError, load_database_settings
 from .url import redacted
 

@@ -12,6 +12,11 @@ The engine is made with the app: each server process imports the app, so each ha
 import asyncio
 {% endif -%}
 import time
+{%- if cookiecutter.__framework == "quart" %}
+from collections.abc import Awaitable, Callable
+{%- else %}
+from collections.abc import Callable
+{%- endif %}
 from dataclasses import dataclass
 
 from {{ cookiecutter.__framework }} import {{ cookiecutter.__app_class }}, current_app, g
@@ -23,7 +28,6 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 {%- endif %}
 
-from ..readiness import add_readiness_check
 from .engine import make_engine, make_probe_engine
 
 
@@ -44,13 +48,23 @@ def init_app(app: {{ cookiecutter.__app_class }}) -> None:
 {%- if cookiecutter.__framework == "quart" %}
     app.before_serving(open_database)
     app.after_serving(close_database)
-    add_readiness_check(app, "database", ping)
 {%- else %}
-    database = open_database(app)
-    # The check runs on another thread, outside the app context: give it the engine itself.
-    add_readiness_check(app, "database", lambda: ping(database.probe))
+    open_database(app)
 {%- endif %}
     app.teardown_appcontext(close_session)
+
+
+{% if cookiecutter.__framework == "quart" -%}
+def readiness_check(app: {{ cookiecutter.__app_class }}) -> Callable[[], Awaitable[None]]:
+    """What /readyz runs (the factory registers it): a query on the probe engine."""
+    return ping
+{%- else -%}
+def readiness_check(app: {{ cookiecutter.__app_class }}) -> Callable[[], None]:
+    """What /readyz runs (the factory registers it): a query on the probe engine. The check runs
+    on another thread, outside the app context, so it holds the engine itself."""
+    probe = app.extensions["database"].probe
+    return lambda: ping(probe)
+{%- endif %}
 
 {% if cookiecutter.__framework == "quart" %}
 async def open_database() -> None:

@@ -1,2 +1,2 @@
 """Pydantic models of what the API accepts and returns: they validate requests and, through
-openapi.py, document them."""
+middleware/openapi.py, document them."""

@@ -2,7 +2,7 @@
 
 from {{ cookiecutter.__framework }} import Blueprint, current_app
 
-from ..readiness import failed_checks, readiness_checks
+from ..middleware.readiness import failed_checks, readiness_checks
 
 bp = Blueprint("health", __name__)
 

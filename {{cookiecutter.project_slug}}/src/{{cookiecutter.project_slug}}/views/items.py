@@ -13,9 +13,9 @@ from {{ cookiecutter.__framework }} import Blueprint, abort, url_for
 
 from ..database.models import Item
 from ..database.session import get_session
-from ..openapi import operation
+from ..middleware.errors import ErrorResponse
+from ..middleware.openapi import operation
 from ..queries import items as queries
-from ..schemas.errors import ErrorResponse
 from ..schemas.items import (
     ItemCreate,
     ItemListQuery,

@@ -13,7 +13,7 @@ parser (h11) would serve by its chunks while keeping the connection open.
 
 import logging
 
-from .settings import HeaderLimits
+from ..settings import HeaderLimits
 
 logger = logging.getLogger("hypercorn.error")
 REASONS = {
@@ -77,7 +77,7 @@ import os
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
-from .settings import load_header_limits
+from ..settings import load_header_limits
 
 LIMITS = load_header_limits(os.environ)
 # The most one field (or the request line) may take before the parser hands it on, with room for

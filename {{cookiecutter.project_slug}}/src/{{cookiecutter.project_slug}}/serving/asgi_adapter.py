@@ -31,9 +31,9 @@ from asgiref.sync import async_to_sync
 from asgiref.wsgi import WsgiToAsgi, WsgiToAsgiInstance
 from flask import Flask
 
-from .errors import error_body
-from .request_id import HEADER as REQUEST_ID_HEADER
-from .request_id import incoming_or_new
+from ..middleware.errors import error_body
+from ..middleware.request_id import HEADER as REQUEST_ID_HEADER
+from ..middleware.request_id import incoming_or_new
 
 # asgiref's undecorated translation loop (environ in, ASGI messages out), to run on our pool.
 translate_one_request = WsgiToAsgiInstance.__dict__["run_wsgi_app"].func
@@ -272,7 +272,7 @@ async def reject_too_large(scope, receive, send) -> None:
     await discard_body(receive)
     await send({"type": "http.response.body", "body": b""})
     method, path = scope["method"], scope["path"]
-    # The fields of access_log.py's line, so that a 413 reads like any other request.
+    # The fields of middleware/access_log.py's line, so that a 413 reads like any other request.
     client = scope.get("client")
     access_logger.info(
         "%s %s 413",

@@ -6,10 +6,10 @@ import gc
 import os
 {%- endif %}
 
-from . import create_app
+from .. import create_app
 {%- if cookiecutter.asgi_server == "hypercorn" %}
+from ..settings import load_header_limits
 from .http_limits import LimitRequestHead
-from .settings import load_header_limits
 from .websocket_drain import CloseWebSocketsOnDrain
 {%- endif %}
 
@@ -29,13 +29,14 @@ served = LimitRequestHead(CloseWebSocketsOnDrain(app), load_header_limits(os.env
 
 import os
 
-from . import create_app
-from .asgi_adapter import ThreadPoolWsgiToAsgi
+from .. import create_app
 {%- if cookiecutter.asgi_server == "hypercorn" %}
+from ..settings import load_header_limits, worker_threads
+from .asgi_adapter import ThreadPoolWsgiToAsgi
 from .http_limits import LimitRequestHead
-from .settings import load_header_limits, worker_threads
 {%- else %}
-from .settings import worker_threads
+from ..settings import worker_threads
+from .asgi_adapter import ThreadPoolWsgiToAsgi
 {%- endif %}
 
 app = ThreadPoolWsgiToAsgi(create_app(), max_threads=worker_threads(os.environ))

@@ -2,8 +2,8 @@
 
 prometheus_client's multiprocess mode: each worker writes its figures to files in
 PROMETHEUS_MULTIPROC_DIR, and a scrape answered by any worker adds up the files of all of them
-(see metrics.py). The directory must exist and be empty before the first worker starts, and the
-workers must find the variable in their environment, so the server's launcher calls
+(see middleware/metrics.py). The directory must exist and be empty before the first worker
+starts, and the workers must find the variable in their environment, so the server's launcher calls
 prepare_metrics_directory() before it starts them: {% if cookiecutter.interface == "wsgi" %}gunicorn.conf.py's on_starting hook, in the
 gunicorn master{% else %}asgi_server.py, before {{ cookiecutter.asgi_server }} spawns its
 workers{% endif %}. Nothing here imports prometheus_client.
@@ -16,9 +16,9 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .settings import SettingsError
+from ..settings import METRICS_DIRECTORY_VARIABLE, SettingsError
 
-ENVIRONMENT_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+ENVIRONMENT_VARIABLE = METRICS_DIRECTORY_VARIABLE
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,18 @@
 """Every error is JSON of one shape: {"error": {"code": 404, "message": "Not Found"}}.
 
 Invalid input adds the fields at fault: {"error": {..., "fields": [{"field": "name", ...}]}}.
+ErrorResponse describes that shape for the OpenAPI document; error_body() builds it.
 """
 
 import logging
 
-from {{ cookiecutter.__framework }} import {{ cookiecutter.__app_class }}, Response, jsonify
+{% if cookiecutter.__framework == "flask" -%}
+from flask import Flask, Response, jsonify
+from pydantic import BaseModel
+{%- else -%}
+from pydantic import BaseModel
+from quart import Quart, Response, jsonify
+{%- endif %}
 {%- if cookiecutter.database != "none" %}
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.exc import InterfaceError as DatabaseInterfaceError
@@ -19,6 +26,21 @@ logger = logging.getLogger(__name__)
 RETRY_AFTER_BUSY = 1
 RETRY_AFTER_DOWN = 5
 {%- endif %}
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorDetail(BaseModel):
+    code: int
+    message: str
+    fields: list[FieldError] | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail
 
 
 def error_body(code: int, message: str, fields: list[dict] | None = None) -> dict:

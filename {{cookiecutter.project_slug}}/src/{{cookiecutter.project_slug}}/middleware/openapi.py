@@ -23,7 +23,7 @@ from quart import Blueprint, Quart, current_app
 {%- endif %}
 from werkzeug.routing import Rule
 
-from .schemas.errors import ErrorResponse
+from .errors import ErrorResponse
 from .validation import json_body, query_args
 
 REF_TEMPLATE = "#/components/schemas/{model}"

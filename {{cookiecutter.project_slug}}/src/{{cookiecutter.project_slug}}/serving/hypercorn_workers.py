@@ -7,7 +7,7 @@ new connections hang instead of being refused. This parent starts the same worke
 
 - on SIGTERM or SIGINT, lets every worker drain together: no new requests, in-flight ones get
   HYPERCORN_GRACEFUL_TIMEOUT to finish, and the listening socket closes at once;
-- replaces a worker that dies (metrics.py tells its slot is free by the lock it dropped);
+- replaces a worker that dies (middleware/metrics.py tells its slot is free by the lock it dropped);
 - stops, with gunicorn's exit status 3, when a worker exits with an error before it serves (an
   import or settings error): a worker that cannot boot would die again, forever. A worker killed
   by a signal (the OOM killer, an operator) is replaced all the same;
@@ -73,7 +73,7 @@ def run_worker(config: Config, sockets, shared_stop, booted) -> None:
     on every Python (asyncio's waits for every connection on 3.12+: Hypercorn issue 308).
     """
     # Logging first: Hypercorn would configure it after importing the app, replacing the handlers
-    # the app's setup added filters to (tracing.py's trace ids).
+    # the app's setup added filters to (middleware/tracing.py's trace ids).
     if config.logconfig_dict is not None:
         logging.config.dictConfig(config.logconfig_dict)
         config.logconfig_dict = None

@@ -3,7 +3,7 @@
 
 What `make serve` and the Docker image run:
 
-    python -m {{ cookiecutter.project_slug }}.asgi_server
+    python -m {{ cookiecutter.project_slug }}.serving.asgi_server
 
 One port serves HTTP/1.1 and HTTP/2 over cleartext (h2c: prior knowledge, or an Upgrade).
 """
@@ -14,14 +14,8 @@ import sys
 
 from hypercorn.config import Config
 
-from .hypercorn_workers import supervise
-from .logs import configure_logging, logging_config
-from .metrics_directory import (
-    ENVIRONMENT_VARIABLE,
-    prepare_metrics_directory,
-    remove_metrics_directory,
-)
-from .settings import (
+from ..middleware.logs import configure_logging, logging_config
+from ..settings import (
     HeaderLimits,
     Settings,
     SettingsError,
@@ -33,10 +27,16 @@ from .settings import (
     worker_threads,
 {%- endif %}
 )
+from .hypercorn_workers import supervise
+from .metrics_directory import (
+    ENVIRONMENT_VARIABLE,
+    prepare_metrics_directory,
+    remove_metrics_directory,
+)
 
 # "asgi:" tells Hypercorn the app is ASGI rather than WSGI (it would otherwise guess). Each worker
 # process imports it afresh.
-APP = "asgi:{{ cookiecutter.project_slug }}.asgi:served"
+APP = "asgi:{{ cookiecutter.project_slug }}.serving.asgi:served"
 # After the graceful timeout, the app's own shutdown (lifespan) gets this long: the two together
 # stay under compose's and Kubernetes' grace periods.
 LIFESPAN_SHUTDOWN_SECONDS = 3
@@ -99,8 +99,8 @@ def main(app: str = APP) -> None:
         worker_threads(environ)  # read again by asgi.py in each worker
 {%- endif %}
         # Metrics: each worker writes its own files to one directory, ready before they start
-        # (metrics.py tells a dead worker by the lock it dropped). A single process serves alone
-        # and keeps its figures in memory, unless told a directory.
+        # (middleware/metrics.py tells a dead worker by the lock it dropped). A single process
+        # serves alone and keeps its figures in memory, unless told a directory.
         shared = workers > 1 or environ.get(ENVIRONMENT_VARIABLE, "").strip()
         metrics_directory = (
             prepare_metrics_directory(environ) if settings.metrics_enabled and shared else None
@@ -130,7 +130,7 @@ if __name__ == "__main__":
 {%- else -%}
 """Run the ASGI service under uvicorn, configured from the environment.
 
-`python -m {{ cookiecutter.project_slug }}.asgi_server` is what `make serve` and the Docker image run.
+`python -m {{ cookiecutter.project_slug }}.serving.asgi_server` is what `make serve` and the Docker image run.
 """
 
 import os
@@ -138,13 +138,8 @@ import sys
 
 import uvicorn
 
-from .logs import logging_config
-from .metrics_directory import (
-    ENVIRONMENT_VARIABLE,
-    prepare_metrics_directory,
-    remove_metrics_directory,
-)
-from .settings import (
+from ..middleware.logs import logging_config
+from ..settings import (
     SettingsError,
     env_int,
     env_str,
@@ -154,12 +149,17 @@ from .settings import (
     worker_threads,
 {%- endif %}
 )
+from .metrics_directory import (
+    ENVIRONMENT_VARIABLE,
+    prepare_metrics_directory,
+    remove_metrics_directory,
+)
 
 # httptools, with gunicorn's limits on the request line and headers (414, 431).
-LIMITED_HTTP = "{{ cookiecutter.project_slug }}.http_limits:LimitedHttpToolsProtocol"
+LIMITED_HTTP = "{{ cookiecutter.project_slug }}.serving.http_limits:LimitedHttpToolsProtocol"
 
 
-def main(app: str = "{{ cookiecutter.project_slug }}.asgi:app", http: str = LIMITED_HTTP) -> None:
+def main(app: str = "{{ cookiecutter.project_slug }}.serving.asgi:app", http: str = LIMITED_HTTP) -> None:
     """Serve `app` (an import string, so each worker process imports it afresh); `http` names
     uvicorn's HTTP protocol (the template's benchmark compares uvicorn's own, "httptools")."""
     environ = os.environ
@@ -176,8 +176,9 @@ def main(app: str = "{{ cookiecutter.project_slug }}.asgi:app", http: str = LIMI
         worker_threads(environ)  # read again by asgi.py in each worker
 {%- endif %}
         # Metrics: each worker writes its own files to one directory, ready before they start
-        # (uvicorn has no hook for a dead worker: metrics.py tells one by the lock it dropped).
-        # A single process serves alone and keeps its figures in memory, unless told a directory.
+        # (uvicorn has no hook for a dead worker: middleware/metrics.py tells one by the lock it
+        # dropped). A single process serves alone and keeps its figures in memory, unless told a
+        # directory.
         shared = workers > 1 or environ.get(ENVIRONMENT_VARIABLE, "").strip()
         metrics_directory = (
             prepare_metrics_directory(environ) if settings.metrics_enabled and shared else None

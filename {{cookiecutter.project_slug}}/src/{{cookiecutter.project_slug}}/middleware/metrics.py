@@ -6,8 +6,9 @@ route label is the URL rule (`{% if cookiecutter.database != "none" %}/items/<in
 series; a request that matches no rule counts as `<unmatched>`, an unknown method as `other`.
 
 Every worker process counts what it serves. The launcher sets PROMETHEUS_MULTIPROC_DIR
-(metrics_directory.py), so each worker writes its figures to files there, and a scrape, whichever
-worker answers it, adds up the files of all of them: prometheus_client's multiprocess mode.
+(serving/metrics_directory.py), so each worker writes its figures to files there, and a scrape,
+whichever worker answers it, adds up the files of all of them: prometheus_client's multiprocess
+mode.
 Without that variable (the tests, `{{ cookiecutter.__framework }} run`) the figures stay in the process.
 
 Dead workers. Each worker claims a numbered slot by holding a lock on a file, and its metrics
@@ -50,7 +51,7 @@ from quart import Blueprint, Quart, Response, {% if cookiecutter.database != "no
 from sqlalchemy import Engine, event
 {%- endif %}
 
-from .metrics_directory import ENVIRONMENT_VARIABLE
+from ..settings import METRICS_DIRECTORY_VARIABLE
 
 # Methods outside this set share the label "other": a client must not invent new series.
 METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"))
@@ -116,9 +117,8 @@ def forget_dead_workers(directory: Path) -> None:
 
 
 # Read once, when the worker imports this module, as prometheus_client decides its own mode.
-MULTIPROCESS_DIRECTORY = (
-    Path(os.environ[ENVIRONMENT_VARIABLE]) if os.environ.get(ENVIRONMENT_VARIABLE) else None
-)
+_directory = os.environ.get(METRICS_DIRECTORY_VARIABLE)
+MULTIPROCESS_DIRECTORY = Path(_directory) if _directory else None
 WORKER_SLOT = WorkerSlot(MULTIPROCESS_DIRECTORY) if MULTIPROCESS_DIRECTORY else None
 # Before any metric exists: files named after this process's slot, or figures in memory.
 if WORKER_SLOT is not None:

@@ -1,5 +1,0 @@
-"""WSGI entry point: `gunicorn --config gunicorn.conf.py {{ cookiecutter.project_slug }}.wsgi:app`."""
-
-from . import create_app
-
-app = create_app()
