@@ -35,6 +35,10 @@ PACKAGE = PROJECT / "src" / "{{cookiecutter.project_slug}}"
 
 @pytest.fixture
 def env(tmp_path):
+    return hermetic_env(tmp_path)
+
+
+def hermetic_env(tmp_path: Path) -> dict[str, str]:
     """A hermetic environment: a git identity and no user git or Cookiecutter configuration."""
     config = tmp_path / "cookiecutterrc.yaml"
     config.write_text(
@@ -73,9 +77,8 @@ def commit_all(repo: Path, message: str, env) -> str:
     return git("rev-parse", "HEAD", cwd=repo, env=env).strip()
 
 
-def template_repository(tmp_path: Path, env) -> tuple[Path, str]:
-    """The template's tracked files, as they are in the working tree, committed as "v1"."""
-    destination = tmp_path / "template"
+def copy_working_tree(destination: Path) -> None:
+    """The template's tracked files, as they are in the working tree, copied to destination."""
     listed = subprocess.run(
         ["git", "-C", str(TEMPLATE), "ls-files", "-z"], capture_output=True, check=True
     ).stdout.decode()
@@ -84,6 +87,12 @@ def template_repository(tmp_path: Path, env) -> tuple[Path, str]:
         if source.is_file():  # a tracked file deleted in the working tree stays out
             (destination / relative).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, destination / relative)
+
+
+def template_repository(tmp_path: Path, env) -> tuple[Path, str]:
+    """The template's tracked files, as they are in the working tree, committed as "v1"."""
+    destination = tmp_path / "template"
+    copy_working_tree(destination)
     return destination, init_and_commit(destination, "v1", env)
 
 
