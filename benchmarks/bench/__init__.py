@@ -19,5 +19,6 @@ Modules, in the order a run uses them:
     machine, targets     the report's header and verdicts
     markdown, database_report, chart    results.md and results.png
     main                 the whole run
+    compare              --compare REF: the `/` and database rows, before and after, in one run
 venv_scripts/ run inside a generated project's venv; lua/ holds wrk's request scripts.
 """

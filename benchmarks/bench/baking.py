@@ -3,6 +3,7 @@
 import functools
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from .config import BENCH_BIN, MODES, ROOT, VENVS, is_adapter, is_hypercorn, is_quart
@@ -25,7 +26,7 @@ import os
 
 from asgiref.wsgi import WsgiToAsgi
 
-from {slug}.serving.asgi_adapter import ThreadPoolWsgiToAsgi
+from {serving}.asgi_adapter import ThreadPoolWsgiToAsgi
 from {slug}.settings import worker_threads
 
 asgi = ThreadPoolWsgiToAsgi(app, worker_threads(os.environ))
@@ -60,13 +61,13 @@ app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
 HYPERCORN_EXTRA = """
 import os
 
-from {slug}.serving.http_limits import LimitRequestHead
+from {serving}.http_limits import LimitRequestHead
 from {slug}.settings import load_header_limits
 {drain_import}
 served = LimitRequestHead({inner}, load_header_limits(os.environ))
 """
 BARE_ADAPTER_EXTRA = """
-from {slug}.serving.asgi_adapter import ThreadPoolWsgiToAsgi
+from {serving}.asgi_adapter import ThreadPoolWsgiToAsgi
 from {slug}.settings import worker_threads
 
 asgi = ThreadPoolWsgiToAsgi(app, worker_threads(os.environ))
@@ -77,35 +78,69 @@ asgi = ThreadPoolWsgiToAsgi(app, worker_threads(os.environ))
 DEFAULT_DATABASE = json.loads((ROOT / "cookiecutter.json").read_text())["database"][0]
 
 
+@dataclass(frozen=True)
+class Template:
+    """What gets baked: the working tree, or the template at a commit (extracted for --compare)."""
+
+    root: Path
+    commit: str = ""  # empty for the working tree
+
+    @property
+    def name(self) -> str:
+        return self.commit or "working tree"
+
+    def out(self, workdir: Path) -> Path:
+        """Where its projects go: a commit's apart, as their names are the working tree's."""
+        return workdir / self.commit
+
+    def venvs(self) -> Path:
+        """A commit's projects get venvs of their own: its locks may pin other versions."""
+        return VENVS.with_name(f"{VENVS.name}-{self.commit}") if self.commit else VENVS
+
+
+WORKING_TREE = Template(ROOT)
+
+
+def serving_package(project: Path) -> str:
+    """Where the entry points, adapter and launcher live: `<slug>.serving` since the layout by
+    layer, the package itself in a project baked from a commit before it."""
+    slug = project.name
+    return f"{slug}.serving" if (project / "src" / slug / "serving").is_dir() else slug
+
+
 def bake_and_install(
-    mode: str, workdir: Path, database: str = DEFAULT_DATABASE
+    mode: str, workdir: Path, database: str = DEFAULT_DATABASE, template: Template = WORKING_TREE
 ) -> tuple[Path, Path]:
-    """Bake one mode, install it into the venv the template's tests also use, add bench apps.
+    """Bake one mode, install it into the venv the template's tests also use (a venv of the
+    commit's own for an older template), add bench apps.
 
     Baked once per run: the database rows reuse the HTTP rows' project for the default database.
     Another database gets a project and a venv of its own (its driver differs).
     """
     # One cache key however the caller spells the default database.
-    return _bake_and_install(mode, workdir, database)
+    return _bake_and_install(mode, workdir, database, template)
 
 
 @functools.cache
-def _bake_and_install(mode: str, workdir: Path, database: str) -> tuple[Path, Path]:
+def _bake_and_install(
+    mode: str, workdir: Path, database: str, template: Template
+) -> tuple[Path, Path]:
     suffix = "" if database == DEFAULT_DATABASE else f" {database}"
+    out = template.out(workdir)
     run(
         [
             BENCH_BIN / "cookiecutter",
-            str(ROOT),
+            str(template.root),
             "--no-input",
             "--output-dir",
-            str(workdir),
+            str(out),
             *MODES[mode],
             f"database={database}",
             f"project_name=Bench {mode}{suffix}",
         ]
     )
-    project = workdir / f"bench_{mode}{suffix.replace(' ', '_')}"
-    venv = VENVS / f"{mode}{suffix.replace(' ', '-')}"
+    project = out / f"bench_{mode}{suffix.replace(' ', '_')}"
+    venv = template.venvs() / f"{mode}{suffix.replace(' ', '-')}"
     if not (venv / "bin" / "python").exists():
         run([sys.executable, "-m", "venv", str(venv)])
     # As `make install` does: the pinned, hash-checked dependencies, then the project itself.
@@ -120,7 +155,7 @@ def _bake_and_install(mode: str, workdir: Path, database: str) -> tuple[Path, Pa
         ]
     )
     run([venv / "bin" / "pip", "install", "-q", "--no-deps", "-e", str(project)])
-    slug, quart = project.name, is_quart(mode)
+    slug, serving, quart = project.name, serving_package(project), is_quart(mode)
     async_ = "async " if quart else ""
     bench_app = BENCH_APP.format(slug=slug, async_=async_)
     bare_app = BARE_APP.format(
@@ -129,12 +164,14 @@ def _bake_and_install(mode: str, workdir: Path, database: str) -> tuple[Path, Pa
         async_=async_,
     )
     if is_adapter(mode):
-        bench_app += ADAPTER_EXTRA.format(slug=slug)
-        bare_app += BARE_ADAPTER_EXTRA.format(slug=slug)
+        bench_app += ADAPTER_EXTRA.format(slug=slug, serving=serving)
+        bare_app += BARE_ADAPTER_EXTRA.format(slug=slug, serving=serving)
     if is_hypercorn(mode):
-        drain = f"from {slug}.serving.websocket_drain import CloseWebSocketsOnDrain\n" if quart else ""
+        drain = f"from {serving}.websocket_drain import CloseWebSocketsOnDrain\n" if quart else ""
         inner = "CloseWebSocketsOnDrain(app)" if quart else "asgi"
-        bench_app += HYPERCORN_EXTRA.format(slug=slug, drain_import=drain, inner=inner)
+        bench_app += HYPERCORN_EXTRA.format(
+            slug=slug, serving=serving, drain_import=drain, inner=inner
+        )
     (project / "bench_app.py").write_text(bench_app)
     (project / "bare_app.py").write_text(bare_app)
     if mode == "asgi":
@@ -153,7 +190,7 @@ def serve_command(
     return [
         str(venv / "bin" / "python"),
         "-c",
-        f"from {project.name}.serving.asgi_server import main; main({app!r}{protocol})",
+        f"from {serving_package(project)}.asgi_server import main; main({app!r}{protocol})",
     ]
 
 

@@ -5,7 +5,14 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .baking import bake_and_install, serve_command, served_app
+from .baking import (
+    WORKING_TREE,
+    Template,
+    bake_and_install,
+    serve_command,
+    served_app,
+    serving_package,
+)
 from .processes import run, server_env
 from .setups import Scenario, Setup
 
@@ -90,13 +97,19 @@ def migrate_and_seed(project: Path, venv: Path, url: str) -> dict:
     return venv_json(venv, "seed_items.py", slug, str(SEED_ITEMS), project=project, url=url)
 
 
-def database_setup(mode: str, database: str, workdir: Path, cluster, quick: bool) -> DatabaseSetup:
+def database_setup(
+    mode: str, database: str, workdir: Path, cluster, quick: bool, template: Template = WORKING_TREE
+) -> DatabaseSetup:
     """Bake (or reuse) the mode's project for this database, prepare its database, and list the
     four queries at each concurrency."""
-    project, venv = bake_and_install(mode, workdir, database)
-    url = fresh_database_url(database, mode, workdir, cluster)
+    project, venv = bake_and_install(mode, workdir, database, template)
+    name = f"{mode}_{template.commit}" if template.commit else mode
+    url = fresh_database_url(database, name, workdir, cluster)
     ids = migrate_and_seed(project, venv, url)
-    shape = venv_json(venv, "server_shape.py", mode, project.name, project=project, url=url)
+    launcher = f"{serving_package(project)}.asgi_server"
+    shape = venv_json(
+        venv, "server_shape.py", mode, project.name, launcher, project=project, url=url
+    )
     capacity = shape["workers"] * shape["pool_size"]
     scenarios = [
         Scenario(query.name, query.path, n, query.sleep, capacity, query.script)

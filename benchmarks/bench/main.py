@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 from .chart import chart
+from .compare import compare
 from .config import MODES, VENVS
 from .database_report import database_table, driver_table, summary_rows
 from .database_rows import DatabaseRun, run_database_rows
@@ -28,6 +29,9 @@ def main() -> None:
     output = output_dir(options)
     duration = 5 if options.quick else 10
     output.mkdir(parents=True, exist_ok=True)
+    if options.compare:
+        compare(options, [name for name in http_names if name in MODES], database_rows, output)
+        return
     results, sockets, db = {}, [], DatabaseRun()
     with tempfile.TemporaryDirectory() as workdir:
         if http_names:

@@ -1,10 +1,10 @@
-"""The command line: --quick, --only NAME..., --output DIR."""
+"""The command line: --quick, --only NAME..., --output DIR, --compare REF."""
 
 import argparse
 from pathlib import Path
 
 from . import __doc__ as DESCRIPTION
-from .config import DEFAULT_SERVER_MODES, RESULTS, ROOT
+from .config import DEFAULT_SERVER_MODES, MODES, RESULTS, ROOT
 from .database_setups import DATABASES
 from .setups import HTTP_SETUPS
 
@@ -38,6 +38,15 @@ def parse_options():
         help=f"where results go (default: {RESULTS.relative_to(ROOT)} for a full run, "
         f"{PARTIAL_RESULTS.relative_to(ROOT)} with --quick or --only)",
     )
+    parser.add_argument(
+        "--compare",
+        metavar="REF",
+        help=(
+            "before and after in one run: the `/` row of each mode and the database rows, for "
+            "the template at git commit REF and for the working tree, each row for both back to "
+            "back; writes compare.{json,md} (--only narrows it to modes and database rows)"
+        ),
+    )
     options = parser.parse_args()
     database_rows = [(mode, database) for database in DATABASES for mode in DEFAULT_SERVER_MODES]
     if not options.only:  # as before: `--only` with no names runs everything
@@ -54,6 +63,8 @@ def parse_options():
             chosen.add(tuple(name.split("/")))
         else:
             parser.error(f"unknown name {name!r} for --only")
+    if options.compare and set(http) - set(MODES):
+        parser.error(f"--compare measures the generated modes only: {', '.join(MODES)}")
     return options, http, [row for row in database_rows if row in chosen]
 
 

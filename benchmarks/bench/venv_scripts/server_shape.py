@@ -1,6 +1,7 @@
 """How many processes the production server starts and how big each one's pool is.
 
-Usage: python server_shape.py MODE SLUG  (in the project directory, with the server's environment)
+Usage: python server_shape.py MODE SLUG LAUNCHER  (in the project directory, with the server's
+environment; LAUNCHER is the asgi_server module, e.g. SLUG.serving.asgi_server)
 Reads the figures from the project itself (gunicorn.conf.py, asgi_server.main, the settings), so
 the benchmark's "ideal" follows the defaults wherever they change.
 """
@@ -11,7 +12,7 @@ import runpy
 import sys
 from importlib import import_module
 
-mode, slug = sys.argv[1:3]
+mode, slug, launcher = sys.argv[1:4]
 pool_size = import_module(f"{slug}.settings").load_database_settings(os.environ).pool_size
 if mode == "wsgi":
     workers = runpy.run_path("gunicorn.conf.py")["workers"]
@@ -20,6 +21,6 @@ else:
 
     seen = {}
     uvicorn.run = lambda _app, **options: seen.update(options)  # read the options, serve nothing
-    import_module(f"{slug}.serving.asgi_server").main()
+    import_module(launcher).main()
     workers = seen["workers"]
 print(json.dumps({"workers": workers, "pool_size": pool_size}))
