@@ -1,13 +1,24 @@
 """The ASGI application itself: the code path the server runs in production."""
 
 import asyncio
+import json
+import sys
 import threading
 import time
+from collections.abc import AsyncIterator, Iterable, Iterator
+from typing import Any
+from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 import httpx
 import pytest
+from flask import Flask, Response, request
 
-from {{ cookiecutter.project_slug }}.serving.asgi_adapter import WINDOW, ThreadPoolWsgiToAsgi
+from {{ cookiecutter.project_slug }}.serving.asgi_adapter import (
+    SPOOL_LIMIT,
+    WINDOW,
+    Message,
+    ThreadPoolWsgiToAsgi,
+)
 from {{ cookiecutter.project_slug }}.settings import SettingsError, worker_threads
 
 pytestmark = pytest.mark.anyio
@@ -30,7 +41,9 @@ async def asgi_client(asgi_app):
         yield client
 
 
-def http_scope(method: str, path: str, headers=()) -> dict:
+def http_scope(
+    method: str, path: str, headers: Iterable[tuple[bytes, bytes]] = ()
+) -> dict[str, Any]:
     """An HTTP request's scope, as the server would pass it."""
     return {
         "type": "http",
@@ -90,7 +103,7 @@ async def test_declared_oversized_body_is_refused_before_it_is_read(asgi_client,
 
 
 async def test_streamed_oversized_body_is_refused(asgi_client):
-    async def chunks():
+    async def chunks() -> AsyncIterator[bytes]:
         for _ in range(8):
             yield b"x" * 512
 
@@ -148,12 +161,12 @@ class EndlessStream:
     """A /endless route on `app` whose body never ends: `produced` counts its chunks, and
     `stopped` is set once the pool thread closes it."""
 
-    def __init__(self, app):
+    def __init__(self, app: Flask) -> None:
         self.produced = 0
         self.stopped = threading.Event()
         app.add_url_rule("/endless", "endless", lambda: app.response_class(self.chunks()))
 
-    def chunks(self):
+    def chunks(self) -> Iterator[bytes]:
         try:
             while True:
                 self.produced += 1
@@ -263,3 +276,179 @@ def test_thread_pool_size_comes_from_the_environment():
     assert worker_threads({}) == 512
     with pytest.raises(SettingsError, match="ASGI_THREADS"):
         worker_threads({"ASGI_THREADS": "lots"})
+
+
+async def exchange(
+    adapter: ThreadPoolWsgiToAsgi, scope: dict[str, Any], body: bytes = b""
+) -> list[Message]:
+    """The messages the adapter sends for one request."""
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await adapter(scope, receive, send)
+    return sent
+
+
+def body_of(sent: list[Message]) -> bytes:
+    return b"".join(message.get("body", b"") for message in sent[1:])
+
+
+async def test_an_ordinary_response_is_two_messages(asgi_app: ThreadPoolWsgiToAsgi) -> None:
+    """The part that completes the Content-Length ends the response: no empty message after it."""
+    sent = await exchange(asgi_app, http_scope("GET", "/"))
+    assert [message["type"] for message in sent] == ["http.response.start", "http.response.body"]
+    assert sent[1]["more_body"] is False
+    assert json.loads(sent[1]["body"])["interface"] == "asgi"
+
+
+async def test_a_body_sent_in_many_messages_arrives_whole(app: Flask) -> None:
+    """Past SPOOL_LIMIT the body waits in a temporary file; the view reads all of it the same."""
+    app.config["MAX_CONTENT_LENGTH"] = 4 * SPOOL_LIMIT
+    note = "x" * (2 * SPOOL_LIMIT)
+    payload = json.dumps({"note": note}).encode()
+    parts = [payload[start : start + 16384] for start in range(0, len(payload), 16384)]
+    incoming = iter(
+        [{"type": "http.request", "body": part, "more_body": True} for part in parts]
+        + [{"type": "http.request", "body": b"", "more_body": False}]
+    )
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return next(incoming)
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(payload))]
+    adapter = ThreadPoolWsgiToAsgi(app, max_threads=2)
+    await adapter(http_scope("POST", "/echo", headers), receive, send)
+    assert sent[0]["status"] == 200
+    assert json.loads(body_of(sent)) == {"note": note}
+
+
+async def test_repeated_cookie_fields_make_one_cookie_header(app: Flask) -> None:
+    """HTTP/2 clients send each cookie as a field of its own (RFC 9113, 8.2.3); any other
+    repeated field is one comma-separated list."""
+
+    @app.get("/headers")
+    def headers() -> dict[str, Any]:
+        return {"cookies": request.cookies, "accept": request.headers["Accept"]}
+
+    fields = [
+        (b"cookie", b"a=1"),
+        (b"accept", b"text/html"),
+        (b"cookie", b"b=2"),
+        (b"accept", b"application/json"),
+    ]
+    adapter = ThreadPoolWsgiToAsgi(app, max_threads=2)
+    sent = await exchange(adapter, http_scope("GET", "/headers", fields))
+    assert sent[0]["status"] == 200
+    assert json.loads(body_of(sent)) == {
+        "cookies": {"a": "1", "b": "2"},
+        "accept": "text/html,application/json",
+    }
+
+
+async def test_a_query_string_of_raw_utf8_bytes_is_read_as_utf8(app: Flask) -> None:
+    """Clients should percent-encode, but some send raw bytes: they get an answer, not a 500."""
+
+    @app.get("/query")
+    def query() -> dict[str, str]:
+        return {"q": request.args["q"]}
+
+    scope = http_scope("GET", "/query")
+    scope["query_string"] = "q=café".encode()
+    sent = await exchange(ThreadPoolWsgiToAsgi(app, max_threads=2), scope)
+    assert sent[0]["status"] == 200
+    assert json.loads(body_of(sent)) == {"q": "café"}
+
+
+async def test_the_response_is_closed_once_sent(app: Flask) -> None:
+    """PEP 3333: the server calls the body's close(), which runs the response's on-close hooks."""
+    closed = threading.Event()
+
+    @app.get("/closing")
+    def closing() -> Response:
+        response = app.response_class("done")
+        response.call_on_close(closed.set)
+        return response
+
+    sent = await exchange(ThreadPoolWsgiToAsgi(app, max_threads=2), http_scope("GET", "/closing"))
+    assert body_of(sent) == b"done"
+    assert await asyncio.to_thread(closed.wait, 5)
+
+
+def serving_wsgi_app(app: Flask, wsgi_app: WSGIApplication) -> ThreadPoolWsgiToAsgi:
+    """The adapter with a bare WSGI app in Flask's place, for what PEP 3333 allows and Flask
+    never does."""
+    adapter = ThreadPoolWsgiToAsgi(app, max_threads=2)
+    adapter.wsgi_application = wsgi_app
+    return adapter
+
+
+async def test_what_an_app_writes_comes_before_what_it_returns(app: Flask) -> None:
+    def legacy(environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
+        write = start_response("200 OK", [("Content-Type", "text/plain")])
+        write(b"written,")
+        return [b"returned"]
+
+    sent = await exchange(serving_wsgi_app(app, legacy), http_scope("GET", "/"))
+    assert sent[0]["status"] == 200
+    assert body_of(sent) == b"written,returned"
+    assert sent[-1]["more_body"] is False
+
+
+async def test_no_more_body_is_sent_than_the_content_length_promised(app: Flask) -> None:
+    def overlong(environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
+        write = start_response("200 OK", [("Content-Length", "5")])
+        write(b"123")
+        write(b"4567")
+        write(b"8")
+        return [b"9"]
+
+    sent = await exchange(serving_wsgi_app(app, overlong), http_scope("GET", "/"))
+    assert body_of(sent) == b"12345"
+    assert [message["more_body"] for message in sent[1:]] == [True, False]
+
+
+async def test_an_error_before_the_body_replaces_the_status(app: Flask) -> None:
+    def recovering(environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
+        start_response("200 OK", [])
+        try:
+            raise RuntimeError("before the body")
+        except RuntimeError:
+            start_response("503 Service Unavailable", [("Content-Length", "0")], sys.exc_info())
+        return []
+
+    sent = await exchange(serving_wsgi_app(app, recovering), http_scope("GET", "/"))
+    assert sent[0]["status"] == 503
+
+
+async def test_an_error_after_the_body_started_reaches_the_server(app: Flask) -> None:
+    """Too late for another status: the error goes to the server, which cuts the connection."""
+
+    def failing(environ: WSGIEnvironment, start_response: StartResponse) -> Iterator[bytes]:
+        start_response("200 OK", [])
+        yield b"partial"
+        try:
+            raise RuntimeError("mid-body")
+        except RuntimeError:
+            start_response("500 Internal Server Error", [], sys.exc_info())
+
+    with pytest.raises(RuntimeError, match="mid-body"):
+        await exchange(serving_wsgi_app(app, failing), http_scope("GET", "/"))
+
+
+async def test_a_second_status_without_an_error_is_refused(app: Flask) -> None:
+    def confused(environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
+        start_response("200 OK", [])
+        start_response("201 Created", [])
+        return []
+
+    with pytest.raises(RuntimeError, match="second time"):
+        await exchange(serving_wsgi_app(app, confused), http_scope("GET", "/"))

@@ -1,11 +1,12 @@
 import json
 import logging
 import sys
+from typing import Any
 
 from {{ cookiecutter.project_slug }}.middleware.logs import JsonFormatter
 
 
-def json_lines(text):
+def json_lines(text: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
 
 
