@@ -365,7 +365,8 @@ def test_settings_come_from_the_config_map_the_service_reads(project):
         unread = [
             key
             for key in config_map["data"]
-            if not re.search(rf"""environ\b.*["']{re.escape(key)}["']""", source)
+            # Read by hand (environ.get("PORT", ...)) or by a settings field (alias="LOG_LEVEL").
+            if not re.search(rf"""(environ\b.*|alias=)["']{re.escape(key)}["']""", source)
         ]
         assert unread == [], f"{name}: settings the service never reads"
 

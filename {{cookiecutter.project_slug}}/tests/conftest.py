@@ -20,8 +20,7 @@ from {{ cookiecutter.project_slug }} import create_app
 from {{ cookiecutter.project_slug }}.database.models import Base
 {%- endif %}
 {%- if cookiecutter.database == "postgresql" %}
-from {{ cookiecutter.project_slug }}.database.url import parse_database_url
-from {{ cookiecutter.project_slug }}.settings import DEFAULT_DATABASE_URL
+from {{ cookiecutter.project_slug }}.settings import DEFAULT_DATABASE_URL, parse_database_url
 
 # Tests drop and create tables: they run only on a database named for them, never DATABASE_URL.
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -73,7 +72,7 @@ def app(monkeypatch{% if cookiecutter.database != "none" %}, database_url{% endi
 @dataclass
 class Response:
     status_code: int
-    headers: dict
+    headers: dict[str, str]
     data: bytes
 
     @property

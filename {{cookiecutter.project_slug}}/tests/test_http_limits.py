@@ -4,6 +4,7 @@
 
 import contextlib
 import socket
+from collections.abc import Sequence
 
 import h2.config
 import h2.connection
@@ -29,6 +30,7 @@ import contextlib
 import socket
 import threading
 import time
+from collections.abc import Sequence
 
 import pytest
 import uvicorn
@@ -36,7 +38,7 @@ import uvicorn
 from {{ cookiecutter.project_slug }}.serving import http_limits
 {% if cookiecutter.__framework == "flask" %}from {{ cookiecutter.project_slug }}.serving.asgi_adapter import ThreadPoolWsgiToAsgi
 {% endif %}from {{ cookiecutter.project_slug }}.serving.http_limits import LIMITS, LimitedHttpToolsProtocol
-from {{ cookiecutter.project_slug }}.settings import HeaderLimits, SettingsError, load_header_limits
+from {{ cookiecutter.project_slug }}.settings import SettingsError, load_header_limits
 
 
 @pytest.fixture
@@ -75,7 +77,7 @@ def status_of(port: int, head: bytes) -> int:
     return int(answer.split(b" ", 2)[1])
 
 
-def request(target: bytes = b"/healthz", headers: list[bytes] = ()) -> bytes:
+def request(target: bytes = b"/healthz", headers: Sequence[bytes] = ()) -> bytes:
     fields = b"".join(field + b"\r\n" for field in headers)
     return b"GET " + target + b" HTTP/1.1\r\nHost: service\r\n" + fields
 
@@ -83,7 +85,7 @@ def request(target: bytes = b"/healthz", headers: list[bytes] = ()) -> bytes:
 {%- if cookiecutter.asgi_server == "hypercorn" %}
 
 
-def http2_status(port: int, path: str, headers: list[tuple[str, str]] = ()) -> int:
+def http2_status(port: int, path: str, headers: Sequence[tuple[str, str]] = ()) -> int:
     """One GET over HTTP/2 with prior knowledge (h2c), on the port HTTP/1.1 uses."""
     connection = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
     connection.initiate_connection()
@@ -182,7 +184,9 @@ def test_an_endless_header_is_refused_before_it_is_finished(port):
 
 def test_a_body_is_not_counted_as_headers(port, monkeypatch):
     # Limits far smaller than the body: only the line and headers count against them.
-    monkeypatch.setattr(http_limits, "LIMITS", HeaderLimits(1024, 10, 1024))
+    limits = {"LIMIT_REQUEST_LINE": "1024", "LIMIT_REQUEST_FIELDS": "10"}
+    limits["LIMIT_REQUEST_FIELD_SIZE"] = "1024"
+    monkeypatch.setattr(http_limits, "LIMITS", load_header_limits(limits))
     body = b'{"a": "' + b"x" * 100_000 + b'"}'
     head = request(b"/echo", [b"Content-Type: application/json", b"Content-Length: %d" % len(body)])
     head = head.replace(b"GET ", b"POST ", 1)

@@ -83,3 +83,52 @@ def test_malformed_setting_names_the_variable(name, value):
     environ = {"APP_ENV": "development", name: value}
     with pytest.raises(SettingsError, match=name):
         load_settings(environ)
+
+
+def test_a_secret_is_never_printed():
+    with pytest.raises(SettingsError, match="SECRET_KEY") as raised:
+        load_settings({"APP_ENV": "production", "SECRET_KEY": "short-but-real"})
+    assert "short-but-real" not in str(raised.value)
+
+
+def test_values_are_taken_without_surrounding_spaces():
+    settings = load_settings({"APP_ENV": " test ", "METRICS_ENABLED": "false ", "PORT": " 80"})
+    assert (settings.app_env, settings.metrics_enabled) == ("test", False)
+
+
+@pytest.fixture
+def dotenv(tmp_path, monkeypatch):
+    """A .env file where the service starts, and an environment that leaves its variables unset."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("APP_ENV", "SECRET_KEY", "LOG_LEVEL", "MAX_CONTENT_LENGTH"):
+        monkeypatch.delenv(name, raising=False)
+    lines = ["APP_ENV=development", "LOG_LEVEL=DEBUG", "MAX_CONTENT_LENGTH=2048"]
+    (tmp_path / ".env").write_text("\n".join(lines) + "\n")
+    return monkeypatch
+
+
+@pytest.mark.parametrize("app_env", ["development", "test"])
+def test_a_dotenv_file_is_read_in_development_and_tests(dotenv, app_env):
+    dotenv.setenv("APP_ENV", app_env)
+    dotenv.setenv("MAX_CONTENT_LENGTH", "4096")  # the environment wins over the file
+    settings = load_settings()
+    assert (settings.log_level, settings.max_content_length) == ("DEBUG", 4096)
+
+
+def test_a_dotenv_file_is_ignored_in_production(dotenv):
+    dotenv.setenv("APP_ENV", "production")
+    dotenv.setenv("SECRET_KEY", GOOD_SECRET)
+{%- if cookiecutter.database == "postgresql" %}
+    dotenv.setenv("DATABASE_URL", "postgresql://app:password@db.example.com/app")
+{%- endif %}
+    assert load_settings().log_level == "INFO"
+
+
+def test_a_dotenv_file_cannot_take_a_server_out_of_production(dotenv):
+    # APP_ENV=development in the file: production still, the default, which needs a secret.
+    with pytest.raises(SettingsError, match="SECRET_KEY is required in production"):
+        load_settings()
+
+
+def test_a_given_environment_is_the_whole_environment(dotenv):
+    assert load_settings({"APP_ENV": "development"}).log_level == "INFO"
