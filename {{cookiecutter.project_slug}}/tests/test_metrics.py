@@ -7,6 +7,7 @@ import subprocess
 import sys
 {%- if cookiecutter.interface == "asgi" %}
 from pathlib import Path
+from typing import Any
 {%- endif %}
 
 import pytest
@@ -29,9 +30,13 @@ SAMPLE = re.compile(r"^(\w+)(?:\{(.*)\})? (\S+)$")
 LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
 
-def parse(text: str) -> dict:
+# (name, labels) -> value
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def parse(text: str) -> Samples:
     """Samples of the text exposition format: {(name, labels): value}."""
-    samples = {}
+    samples: Samples = {}
     for line in text.splitlines():
         if match := SAMPLE.match(line):
             name, labels, value = match.groups()
@@ -39,11 +44,11 @@ def parse(text: str) -> dict:
     return samples
 
 
-def sample(samples: dict, name: str, **labels: str) -> float:
+def sample(samples: Samples, name: str, **labels: str) -> float:
     return samples.get((name, frozenset(labels.items())), 0.0)
 
 
-def scrape(client) -> dict:
+def scrape(client) -> Samples:
     response = client.get("/metrics")
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("text/plain")
@@ -51,17 +56,17 @@ def scrape(client) -> dict:
 
 
 def test_requests_are_counted_by_route_template_never_by_path(app, client):
-    @app.get("/orders/<int:order_id>")
-    {{ cookiecutter.__async }}def order(order_id):
-        return {"id": order_id}
+    @app.get("/things/<int:thing_id>")
+    {{ cookiecutter.__async }}def thing(thing_id):
+        return {"id": thing_id}
 
-    labels = {"method": "GET", "route": "/orders/<int:order_id>", "status": "200"}
+    labels = {"method": "GET", "route": "/things/<int:thing_id>", "status": "200"}
     before = sample(scrape(client), "http_requests_total", **labels)
-    for order_id in (5, 6, 7):
-        assert client.get(f"/orders/{order_id}").status_code == 200
+    for thing_id in (5, 6, 7):
+        assert client.get(f"/things/{thing_id}").status_code == 200
     samples = scrape(client)
     assert sample(samples, "http_requests_total", **labels) == before + 3
-    assert not [key for key in samples if "/orders/5" in str(key)]
+    assert not [key for key in samples if "/things/5" in str(key)]
 
 
 def test_unmatched_paths_and_unknown_methods_share_fixed_labels(client):
@@ -158,7 +163,7 @@ def test_a_bad_metrics_enabled_value_names_the_variable(value):
 
 
 def test_the_launcher_makes_a_fresh_directory_exports_it_and_removes_it():
-    environ = {}
+    environ: dict[str, str] = {}
     directory = prepare_metrics_directory(environ)
     assert directory.created
     assert list(directory.path.iterdir()) == []
@@ -203,7 +208,7 @@ def start_worker(tmp_path):
     """Start a worker process on the metrics directory tmp_path; returns (process, slot)."""
     processes = []
 
-    def start(requests: int) -> tuple[subprocess.Popen, int]:
+    def start(requests: int) -> tuple[subprocess.Popen[str], int]:
         process = subprocess.Popen(
             [sys.executable, "-c", WORKER, str(requests)],
             env={**os.environ, ENVIRONMENT_VARIABLE: str(tmp_path)},
@@ -212,15 +217,19 @@ def start_worker(tmp_path):
             text=True,
         )
         processes.append(process)
+        assert process.stdout is not None  # stdout=PIPE
         return process, int(process.stdout.readline())
 
     yield start
     for process in processes:
-        process.kill()
-        process.wait()
+        try:
+            # End of input: the worker exits normally, so what it ran counts in the coverage.
+            process.communicate(timeout=10)
+        finally:
+            process.kill()  # one that hangs; nothing once it has exited
 
 
-def kill(process: subprocess.Popen) -> None:
+def kill(process: subprocess.Popen[str]) -> None:
     process.send_signal(signal.SIGKILL)
     process.wait()
 
@@ -263,7 +272,7 @@ def test_a_replacement_takes_the_free_slot_and_counts_on(start_worker, tmp_path)
 def test_the_asgi_server_prepares_the_directory_before_the_workers_and_removes_it(monkeypatch):
     monkeypatch.setenv("APP_ENV", "test")
     monkeypatch.setenv(ENVIRONMENT_VARIABLE, "")  # none set: the server makes one (undone after)
-    seen = {}
+    seen: dict[str, Any] = {}
 
     def supervise(config, workers):
         # The workers start here; they inherit the environment.
@@ -294,14 +303,14 @@ def test_a_single_worker_keeps_its_metrics_in_memory(monkeypatch):
 def test_the_asgi_server_prepares_the_directory_before_uvicorn_and_removes_it(monkeypatch):
     monkeypatch.setenv("APP_ENV", "test")
     monkeypatch.setenv(ENVIRONMENT_VARIABLE, "")  # none set: the server makes one (undone after)
-    seen = {}
+    seen: dict[str, Any] = {}
 
     def run(app, **options):
         # uvicorn starts the workers here; they inherit the environment.
         seen["directory"] = Path(os.environ[ENVIRONMENT_VARIABLE])
         seen["ready"] = seen["directory"].is_dir() and not any(seen["directory"].iterdir())
 
-    monkeypatch.setattr(asgi_server.uvicorn, "run", run)
+    monkeypatch.setattr("uvicorn.run", run)
     asgi_server.main()
     assert seen["ready"]
     assert not seen["directory"].exists()
@@ -312,7 +321,7 @@ def test_a_single_uvicorn_process_keeps_its_metrics_in_memory(monkeypatch):
     monkeypatch.setenv("APP_ENV", "test")
     monkeypatch.setenv("WEB_CONCURRENCY", "1")
     monkeypatch.setenv(ENVIRONMENT_VARIABLE, "")
-    monkeypatch.setattr(asgi_server.uvicorn, "run", lambda app, **options: None)
+    monkeypatch.setattr("uvicorn.run", lambda app, **options: None)
     asgi_server.main()
     assert os.environ[ENVIRONMENT_VARIABLE] == ""
 {%- endif %}

@@ -2,7 +2,7 @@
 the requests in flight{% if cookiecutter.database != "none" %}, and the database pool{% endif %}. METRICS_ENABLED=false turns it all off.
 
 Hooks around each request count it, as the access log does: views never mention metrics. The
-route label is the URL rule (`{% if cookiecutter.database != "none" %}/items/<int:item_id>{% else %}/orders/<int:order_id>{% endif %}`), never the path, so ids cannot multiply the
+route label is the URL rule (`{% if cookiecutter.database != "none" %}/items/<int:item_id>{% else %}/things/<int:thing_id>{% endif %}`), never the path, so ids cannot multiply the
 series; a request that matches no rule counts as `<unmatched>`, an unknown method as `other`.
 
 Every worker process counts what it serves. The launcher sets PROMETHEUS_MULTIPROC_DIR
@@ -30,6 +30,7 @@ import os
 import re
 import time
 from pathlib import Path
+from typing import TextIO
 
 {% if cookiecutter.__framework == "flask" -%}
 from flask import Blueprint, Flask, Response, g, request
@@ -49,6 +50,8 @@ from quart import Blueprint, Quart, Response, {% if cookiecutter.database != "no
 {%- endif %}
 {%- if cookiecutter.database != "none" %}
 from sqlalchemy import Engine, event
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection, QueuePool
 {%- endif %}
 
 from ..settings import METRICS_DIRECTORY_VARIABLE
@@ -61,7 +64,7 @@ UNMATCHED = "<unmatched>"
 LIVE_GAUGE_FILE = re.compile(r"gauge_live[a-z]+_(slot\d+)\.db")
 
 
-def try_lock(path: Path):
+def try_lock(path: Path) -> TextIO | None:
     """The file at `path`, open and exclusively locked by us; None while a live process holds it."""
     file = path.open("a")
     try:
@@ -78,12 +81,12 @@ class WorkerSlot:
     prometheus_client calls it on every update, so it is cheap: a process claims a slot on the
     first call, and again only after a fork."""
 
-    def __init__(self, directory: Path):
+    def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self.pid = None
+        self.pid: int | None = None
         self.slot = -1
         self.name = ""
-        self.lock = None
+        self.lock: TextIO | None = None
 
     def __call__(self) -> str:
         if os.getpid() != self.pid:
@@ -208,7 +211,7 @@ def series(method: str, route: str, status: int) -> tuple[Counter, Histogram]:
 
 
 @bp.get("/metrics")
-{{ cookiecutter.__async }}def scrape():
+{{ cookiecutter.__async }}def scrape() -> tuple[bytes, int, dict[str, str]]:
 {%- if cookiecutter.__framework == "quart" %}
     # Reading every worker's files is blocking I/O: off the event loop.
     body = await asyncio.to_thread(exposition, MULTIPROCESS_DIRECTORY)
@@ -231,20 +234,26 @@ def exposition(directory: Path | None) -> bytes:
 
 def watch_pool(engine: Engine) -> None:
     """Keep this process's pool gauges current: its size now, each connection as it is lent."""
-    POOL_SIZE.set(engine.pool.size())
+    if isinstance(engine.pool, QueuePool):  # make_engine's pool; the others have no size
+        POOL_SIZE.set(engine.pool.size())
     event.listen(engine, "checkout", connection_lent)
     event.listen(engine, "checkin", connection_returned)
 
 
-def connection_lent(_dbapi_connection, record, _proxy) -> None:
+def connection_lent(
+    _dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection
+) -> None:
     # Marked, because SQLAlchemy also checks in a connection whose checkout failed (a failed
-    # pre-ping or connect) without a checkout event: only lent connections come back.
-    record.record_info["metrics_lent"] = True
+    # pre-ping or connect) without a checkout event: only lent connections come back. A pool's
+    # entry always has its record_info; SQLAlchemy types it optional for a detached connection.
+    record.record_info["metrics_lent"] = True  # type: ignore[index]
     POOL_CHECKED_OUT.inc()
 
 
-def connection_returned(_dbapi_connection, record) -> None:
-    if record.record_info.pop("metrics_lent", False):
+def connection_returned(
+    _dbapi_connection: DBAPIConnection | None, record: ConnectionPoolEntry
+) -> None:
+    if record.record_info.pop("metrics_lent", False):  # type: ignore[union-attr]
         POOL_CHECKED_OUT.dec()
 {%- if cookiecutter.__framework == "quart" %}
 

@@ -1,13 +1,25 @@
 """Alembic's environment: the database from the app's settings, the schema from the models."""
 
+from typing import Literal
+
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import create_engine, pool
+from sqlalchemy.types import TypeDecorator
 
 {% if cookiecutter.database == "sqlite" -%}
 from {{ cookiecutter.project_slug }}.database.engine import create_sqlite_file
 {% endif -%}
 from {{ cookiecutter.project_slug }}.database.models import Base
 from {{ cookiecutter.project_slug }}.settings import load_database_settings
+
+
+def render_item(kind: str, item: object, _context: AutogenContext) -> str | Literal[False]:
+    """Our column types (models.UTCDateTime) written as the SQL type they store, so a migration
+    stands alone: `sa.DateTime(timezone=True)`, not a class the file does not import."""
+    if kind == "type" and isinstance(item, TypeDecorator):
+        return f"sa.{item.impl!r}"
+    return False
 
 
 def run_migrations() -> None:
@@ -25,6 +37,7 @@ def run_migrations() -> None:
             # SQLite cannot ALTER most things in place: batch mode copies the table instead, so
             # the same migrations run on SQLite and PostgreSQL.
             render_as_batch=True,
+            render_item=render_item,
         )
         with context.begin_transaction():
             context.run_migrations()
