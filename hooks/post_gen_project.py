@@ -29,7 +29,10 @@ HYPERCORN_FILES = [
     "tests/hypercorn_server.py",
     "tests/test_hypercorn_workers.py",
 ]
-WEBSOCKET_DRAIN_FILES = [f"src/{PROJECT_SLUG}/serving/websocket_drain.py"]
+WEBSOCKET_DRAIN_FILES = [
+    f"src/{PROJECT_SLUG}/serving/websocket_drain.py",
+    "tests/test_websocket_drain.py",
+]
 # Flask under ASGI needs the adapter; Quart is ASGI already.
 ADAPTER_FILES = [f"src/{PROJECT_SLUG}/serving/asgi_adapter.py", "tests/test_asgi.py"]
 WEBSOCKET_FILES = [f"src/{PROJECT_SLUG}/views/realtime.py", "tests/test_websocket.py"]
