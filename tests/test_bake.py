@@ -1,14 +1,17 @@
 """Bake every combination of answers: files, rendering and lint."""
 
+import hashlib
 import itertools
 import json
 import re
 import subprocess
 import sys
+import time
+import tomllib
 
 import pytest
 
-from conftest import TEMPLATE, bake
+from conftest import MODES, TEMPLATE, bake, report
 
 OPTIONS = json.loads((TEMPLATE / "cookiecutter.json").read_text())
 # Every combination of these answers is baked...
@@ -38,6 +41,7 @@ COMMON_FILES = [
     ".env.example",
     ".gitattributes",
     ".gitignore",
+    ".github/dependabot.yml",
     ".github/workflows/ci.yml",
     ".pre-commit-config.yaml",
     "Dockerfile",
@@ -70,7 +74,7 @@ HYPERCORN_FILES = [
     "tests/hypercorn_server.py",
     "tests/test_hypercorn_workers.py",
 ]
-WEBSOCKET_DRAIN_FILES = ["src/{slug}/serving/websocket_drain.py"]
+WEBSOCKET_DRAIN_FILES = ["src/{slug}/serving/websocket_drain.py", "tests/test_websocket_drain.py"]
 # What each mode (interface, framework, server) must have; everything in the other lists must be
 # absent. WSGI's server is gunicorn whatever asgi_server says.
 MODE_FILES = {
@@ -231,7 +235,11 @@ def test_baked_makefile_targets_run_what_the_readme_says(baked):
     }[answers["interface"]]
     assert dry_run(project, "serve") == [server]
     assert dry_run(project, "test") == ["venv/bin/pytest"]
-    assert dry_run(project, "lint") == ["venv/bin/ruff check .", "venv/bin/ruff format --check ."]
+    assert dry_run(project, "lint") == [
+        "venv/bin/ruff check .",
+        "venv/bin/ruff format --check .",
+        "venv/bin/mypy",
+    ]
     migrate = ["venv/bin/python -m acme_orders.database.migrate"]
     if answers["database"] == "none":
         migrate = []
@@ -250,6 +258,60 @@ def test_baked_project_passes_ruff(baked):
             [sys.executable, "-m", "ruff", *command], cwd=project, capture_output=True, text=True
         )
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+def of_mode(mode: str) -> list[dict[str, str]]:
+    """The combinations that generate `mode`'s code (WSGI: whatever asgi_* say)."""
+    answers = {question: OPTIONS[question][0] for question in QUESTIONS} | MODES[mode]
+    return [
+        combination
+        for combination in COMBINATIONS
+        if combination["interface"] == answers["interface"]
+        and (
+            answers["interface"] == "wsgi"
+            or all(combination[key] == answers[key] for key in ("asgi_framework", "asgi_server"))
+        )
+    ]
+
+
+def what_mypy_reads(project) -> str:
+    """A digest of the code and the mypy settings: combinations with equal digests type-check
+    alike."""
+    digest = hashlib.sha256()
+    for path in sorted(project.rglob("*.py")):
+        digest.update(str(path.relative_to(project)).encode() + b"\0" + path.read_bytes())
+    tool = tomllib.loads((project / "pyproject.toml").read_text())["tool"]
+    settings = {name: table for name, table in tool.items() if "mypy" in name}
+    digest.update(json.dumps(settings, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def test_every_combination_passes_mypy(installed_project, cookies):
+    """mypy, as `make lint` runs it, over every combination of the mode, in the mode's venv.
+    Combinations whose code is the same (the Python version and the license change no Python
+    file) are checked once, and one cache per mode lets the databases' variants re-check only
+    the files they change."""
+    mode, _, venv = installed_project
+    cache = TEMPLATE / ".cache" / "mypy" / mode
+    started = time.monotonic()
+    checked: dict[str, dict[str, str]] = {}
+    for answers in of_mode(mode):
+        project = bake(cookies, project_name="Acme Orders", **answers)
+        key = what_mypy_reads(project)
+        if key in checked:
+            continue
+        checked[key] = answers
+        result = subprocess.run(
+            [venv / "bin" / "mypy", "--cache-dir", cache],
+            cwd=project,
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, f"{combination_id(answers)}\n{result.stdout}{result.stderr}"
+    report(
+        f"mypy, {mode}: {len(checked)} distinct of {len(of_mode(mode))} combinations, "
+        f"{time.monotonic() - started:.0f} s"
+    )
 
 
 def test_generated_files_use_lf_line_endings(baked):

@@ -18,12 +18,13 @@ import pytest
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 @dataclass
 class Server:
-    process: subprocess.Popen
+    process: subprocess.Popen[bytes]
     port: int
     log: Path
 

@@ -9,6 +9,10 @@ from werkzeug.exceptions import ClientDisconnected
 from {{ cookiecutter.project_slug }}.middleware.body_limit import ChunkedBodyLimit, DeclaredLength
 
 
+def unused_start_response(*args):
+    raise AssertionError("the apps here answer nothing")
+
+
 def seen_by_app(body: bytes, max_length: int, **environ):
     seen = {}
 
@@ -18,7 +22,7 @@ def seen_by_app(body: bytes, max_length: int, **environ):
         return []
 
     environ = {"wsgi.input": io.BytesIO(body), "HTTP_TRANSFER_ENCODING": "chunked", **environ}
-    ChunkedBodyLimit(app, max_length)(environ, None)
+    ChunkedBodyLimit(app, max_length)(environ, unused_start_response)
     return seen
 
 
@@ -46,14 +50,14 @@ def test_chunked_upload_over_the_limit_is_a_json_413(client):
 
 
 def read_through_declared_length(body: bytes, declared: int) -> bytes:
-    seen = {}
+    seen: dict[str, bytes] = {}
 
     def app(environ, start_response):
         seen["body"] = environ["wsgi.input"].read()
         return []
 
     environ = {"wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(declared)}
-    DeclaredLength(app)(environ, None)
+    DeclaredLength(app)(environ, unused_start_response)
     return seen["body"]
 
 

@@ -23,7 +23,8 @@ from {{ cookiecutter.project_slug }}.settings import SettingsError, load_databas
 def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 @pytest.fixture

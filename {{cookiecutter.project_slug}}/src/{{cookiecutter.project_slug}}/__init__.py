@@ -49,7 +49,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> {{ cookiecutter.__app
 
         metrics.init_app(app)
 {%- if cookiecutter.__framework == "flask" %}
-    app.wsgi_app = DeclaredLength(ChunkedBodyLimit(app.wsgi_app, app.config["MAX_CONTENT_LENGTH"]))
+    # Flask's documented way to wrap it in WSGI middleware; mypy sees a method replaced.
+    app.wsgi_app = DeclaredLength(  # type: ignore[method-assign]
+        ChunkedBodyLimit(app.wsgi_app, app.config["MAX_CONTENT_LENGTH"])
+    )
 {%- endif %}
 {%- if cookiecutter.__framework == "quart" %}
     app.register_blueprint(realtime.bp)

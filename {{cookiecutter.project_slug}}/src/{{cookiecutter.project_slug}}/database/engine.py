@@ -24,17 +24,19 @@ from pathlib import Path
 {% if cookiecutter.__framework == "quart" -%}
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 {%- else -%}
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
 {%- endif %}
 {%- elif cookiecutter.__framework == "quart" -%}
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 {%- else -%}
 from sqlalchemy import Engine, create_engine
 {%- endif %}
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import {% if cookiecutter.database == "sqlite" %}ConnectionPoolEntry, {% endif %}NullPool
 
 {% if cookiecutter.database == "sqlite" -%}
 SQLITE_PRAGMAS = (
@@ -48,7 +50,9 @@ SQLITE_PRAGMAS = (
 )
 
 
-def prepare_sqlite_connection(dbapi_connection, _connection_record) -> None:
+def prepare_sqlite_connection(
+    dbapi_connection: DBAPIConnection, _connection_record: ConnectionPoolEntry
+) -> None:
     cursor = dbapi_connection.cursor()
     for pragma in SQLITE_PRAGMAS:
         cursor.execute(pragma)
@@ -58,7 +62,10 @@ def prepare_sqlite_connection(dbapi_connection, _connection_record) -> None:
 
 
 def sqlite_file(url: str) -> Path:
-    return Path(make_url(url).database)
+    database = make_url(url).database
+    if not database:  # parse_database_url refuses such a URL; a config passed to create_app may not
+        raise ValueError("the SQLite URL names no database file")
+    return Path(database)
 
 
 def create_sqlite_file(url: str) -> None:

@@ -4,7 +4,8 @@ Alembic's autogenerate compares them with the database to write migrations.."""
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Integer, MetaData, String, Text
+from sqlalchemy import DateTime, Dialect, Integer, MetaData, String, Text
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -25,21 +26,22 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def created_at_of_the_row(context) -> datetime:
+def created_at_of_the_row(context: DefaultExecutionContext) -> datetime:
     """A new row's updated_at equals its created_at exactly, not a microsecond later."""
-    return context.get_current_parameters()["created_at"]
+    created_at: datetime = context.get_current_parameters()["created_at"]
+    return created_at
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes in and out, also on SQLite, which stores them without a zone."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         return value.astimezone(UTC) if value is not None else None
 
-    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is not None and value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value

@@ -89,10 +89,11 @@ async def close_database() -> None:
 
 async def get_session() -> AsyncSession:
     """This request's session, with a connection checked out (timed for the access log)."""
-    session = g.get("db_session")
+    session: AsyncSession | None = g.get("db_session")
     if session is None:
         started = time.perf_counter()
-        session = current_app.extensions["database"].sessions()
+        database: Database = current_app.extensions["database"]
+        session = database.sessions()
         try:
             await session.connection()
         except BaseException:
@@ -132,10 +133,11 @@ def open_database(app: {{ cookiecutter.__app_class }}) -> Database:
 
 def get_session() -> Session:
     """This request's session, with a connection checked out (timed for the access log)."""
-    session = g.get("db_session")
+    session: Session | None = g.get("db_session")
     if session is None:
         started = time.perf_counter()
-        session = current_app.extensions["database"].sessions()
+        database: Database = current_app.extensions["database"]
+        session = database.sessions()
         try:
             session.connection()
         except BaseException:

@@ -12,22 +12,24 @@ truncated upload stored as if complete). DeclaredLength makes that a 400 instead
 """
 
 import io
+from collections.abc import Iterable
+from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 from werkzeug.wsgi import LimitedStream
 
 
-def is_chunked(environ) -> bool:
+def is_chunked(environ: WSGIEnvironment) -> bool:
     """A chunked body has no declared length (HTTP and Werkzeug ignore a Content-Length beside
     it), and the server ends it for us, so reading it cannot hang. Bodiless requests skip this."""
     return "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
 
 
 class ChunkedBodyLimit:
-    def __init__(self, wsgi_app, max_length: int | None):
+    def __init__(self, wsgi_app: WSGIApplication, max_length: int | None) -> None:
         self.wsgi_app = wsgi_app
         self.max_length = max_length
 
-    def __call__(self, environ, start_response):
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if self.max_length is not None and is_chunked(environ):
             body = environ["wsgi.input"].read(self.max_length + 1)
             environ["wsgi.input"] = io.BytesIO(b"" if len(body) > self.max_length else body)
@@ -37,10 +39,10 @@ class ChunkedBodyLimit:
 
 
 class DeclaredLength:
-    def __init__(self, wsgi_app):
+    def __init__(self, wsgi_app: WSGIApplication) -> None:
         self.wsgi_app = wsgi_app
 
-    def __call__(self, environ, start_response):
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         length = environ.get("CONTENT_LENGTH", "")
         if length.isdigit() and not is_chunked(environ):
             # Reading past the end of a shorter body raises ClientDisconnected: a 400.

@@ -43,8 +43,10 @@ class ErrorResponse(BaseModel):
     error: ErrorDetail
 
 
-def error_body(code: int, message: str, fields: list[dict] | None = None) -> dict:
-    error: dict = {"code": code, "message": message}
+def error_body(
+    code: int, message: str, fields: list[dict[str, str]] | None = None
+) -> dict[str, object]:
+    error: dict[str, object] = {"code": code, "message": message}
     if fields:
         error["fields"] = fields
     return {"error": error}

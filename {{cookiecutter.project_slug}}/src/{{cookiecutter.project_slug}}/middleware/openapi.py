@@ -11,14 +11,15 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
+from typing import Any
 
 {% if cookiecutter.__framework == "flask" -%}
 from flask import Blueprint, Flask, current_app
 from pydantic import BaseModel, TypeAdapter
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 {%- else -%}
 from pydantic import BaseModel, TypeAdapter
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from quart import Blueprint, Quart, current_app
 {%- endif %}
 from werkzeug.routing import Rule
@@ -29,6 +30,8 @@ from .validation import json_body, query_args
 REF_TEMPLATE = "#/components/schemas/{model}"
 # <int(max=9):item_id> -> {item_id}
 PATH_PARAMETER = re.compile(r"<(?:[^<>:]+:)?(\w+)>")
+# A view: called with its URL's variables, and the `body=` and `query=` that operation() adds.
+View = Callable[..., Any]
 
 bp = Blueprint("openapi", __name__)
 
@@ -57,25 +60,26 @@ def operation(
     body: type[BaseModel] | None = None,
     query: type[BaseModel] | None = None,
     responses: dict[int, type[BaseModel] | None],
-) -> Callable:
+) -> Callable[[View], View]:
     """Validate the request into `body=` and `query=` arguments of the view, and document it."""
 
-    def decorate(view: Callable) -> Callable:
+    def decorate(view: View) -> View:
         @functools.wraps(view)
-        {{ cookiecutter.__async }}def validating_view(**kwargs):
+        {{ cookiecutter.__async }}def validating_view(**kwargs: Any) -> Any:
             if body is not None:
                 kwargs["body"] = {{ cookiecutter.__await }}json_body(body)
             if query is not None:
                 kwargs["query"] = query_args(query)
             return {{ cookiecutter.__await }}view(**kwargs)
 
-        validating_view.openapi = Operation(summary, body, query, responses)
+        # A function takes attributes; its type in mypy has none to assign.
+        validating_view.openapi = Operation(summary, body, query, responses)  # type: ignore[attr-defined]
         return validating_view
 
     return decorate
 
 
-def path_parameters(rule: Rule, view: Callable) -> list[dict]:
+def path_parameters(rule: Rule, view: View) -> list[dict[str, Any]]:
     """Each URL variable, typed by the view's own annotation (`item_id: int`)."""
     annotations = inspect.signature(view).parameters
     return [
@@ -89,7 +93,7 @@ def path_parameters(rule: Rule, view: Callable) -> list[dict]:
     ]
 
 
-def query_parameters(model: type[BaseModel]) -> list[dict]:
+def query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
     schema = model.model_json_schema()
     required = set(schema.get("required", []))
     return [
@@ -98,17 +102,17 @@ def query_parameters(model: type[BaseModel]) -> list[dict]:
     ]
 
 
-def openapi_document(app: {{ cookiecutter.__app_class }}) -> dict:
-    paths: dict[str, dict] = {}
-    described: list[tuple[str, dict, Operation]] = []
+def openapi_document(app: {{ cookiecutter.__app_class }}) -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    described: list[tuple[str, dict[str, Any], Operation]] = []
     for rule in app.url_map.iter_rules():
         view = app.view_functions[rule.endpoint]
         spec = getattr(view, "openapi", None)
         if spec is None:
             continue
         path = PATH_PARAMETER.sub(r"{\1}", rule.rule)
-        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            entry: dict = {"summary": spec.summary, "operationId": rule.endpoint}
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            entry: dict[str, Any] = {"summary": spec.summary, "operationId": rule.endpoint}
             parameters = path_parameters(rule, view)
             if spec.query:
                 parameters += query_parameters(spec.query)
@@ -118,6 +122,7 @@ def openapi_document(app: {{ cookiecutter.__app_class }}) -> dict:
             described.append((method, entry, spec))
 
     # One pass over every model, so shared ones (ItemOut in ItemPage) become one component.
+    models: set[tuple[type[BaseModel], JsonSchemaMode]]
     models = {(spec.body, "validation") for _, _, spec in described if spec.body}
     models |= {
         (model, "serialization")
@@ -144,17 +149,19 @@ def openapi_document(app: {{ cookiecutter.__app_class }}) -> dict:
     }
 
 
-def response(status: int, schema: dict | None) -> dict:
-    answer: dict = {"description": HTTPStatus(status).phrase}
+def response(status: int, schema: dict[str, Any] | None) -> dict[str, Any]:
+    answer: dict[str, Any] = {"description": HTTPStatus(status).phrase}
     if schema is not None:
         answer["content"] = {"application/json": {"schema": schema}}
     return answer
 
 
 @bp.get("/openapi.json")
-{{ cookiecutter.__async }}def openapi_json():
-    app = current_app._get_current_object()
-    document = app.extensions.get("openapi")
+{{ cookiecutter.__async }}def openapi_json() -> dict[str, Any]:
+    # Flask (and Quart before 0.23, the lock's below Python 3.13) types current_app as the app
+    # itself, so the proxy's own method is unknown to it.
+    app = current_app._get_current_object()  # type: ignore[attr-defined, unused-ignore]
+    document: dict[str, Any] | None = app.extensions.get("openapi")
     if document is None:  # built once: the routes do not change while the app runs
         document = app.extensions["openapi"] = openapi_document(app)
     return document

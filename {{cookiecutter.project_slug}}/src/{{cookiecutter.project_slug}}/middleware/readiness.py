@@ -31,7 +31,8 @@ def add_readiness_check(app: {{ cookiecutter.__app_class }}, name: str, check: C
 
 
 def readiness_checks(app: {{ cookiecutter.__app_class }}) -> dict[str, Check]:
-    return app.extensions.get("readiness_checks", {})
+    checks: dict[str, Check] = app.extensions.get("readiness_checks", {})
+    return checks
 
 
 {{ cookiecutter.__async }}def failed_checks(app: {{ cookiecutter.__app_class }}) -> dict[str, str]:

@@ -83,9 +83,16 @@ class StrictJSONProvider(DefaultJSONProvider):
 class StrictRequest(Request):
     """Says why a body is not JSON, where the framework answers a bare "Bad Request"."""
 
-    def on_json_loading_failed(self, error: Exception | None) -> Any:
+{%- if cookiecutter.__framework == "quart" %}
+
+    # Quart calls this only for a body that fails to parse; one not sent as JSON reads as None.
+    def on_json_loading_failed(self, error: Exception) -> Any:
+{%- else %}
+
+    def on_json_loading_failed(self, error: ValueError | None) -> Any:
         if error is None:  # not sent as JSON at all: the framework's own answer (a 415)
             return super().on_json_loading_failed(error)
+{%- endif %}
         raise BadRequest(description=f"the request body is not valid JSON: {error}")
 {%- if cookiecutter.__framework == "quart" %}
 

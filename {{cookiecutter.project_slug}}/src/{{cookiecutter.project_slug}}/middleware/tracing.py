@@ -33,7 +33,7 @@ except ImportError as error:  # installed without the lock or the [tracing] extr
     ) from error
 {%- if cookiecutter.database != "none" %}
 
-from .readiness import readiness_checks
+from .readiness import Check, readiness_checks
 {%- endif %}
 
 EXPORTER_CLASSES = {"otlp": OTLPSpanExporter, "console": ConsoleSpanExporter}
@@ -65,7 +65,9 @@ def init_app(app: {{ cookiecutter.__app_class }}, exporters: list[SpanExporter] 
         # The app's own code may add spans: trace.get_tracer(__name__).start_as_current_span(...)
         trace.set_tracer_provider(provider)
 {%- if cookiecutter.__framework == "quart" %}
-    app.asgi_app = OpenTelemetryMiddleware(
+    # Quart's way to add ASGI middleware, but mypy sees a method, and OpenTelemetry types the
+    # scope as a plain mapping where Quart has its TypedDicts.
+    app.asgi_app = OpenTelemetryMiddleware(  # type: ignore[method-assign, assignment]
         app.asgi_app,
         excluded_urls=os.environ.get("OTEL_PYTHON_ASGI_EXCLUDED_URLS", UNTRACED_URLS),
         tracer_provider=provider,
@@ -129,8 +131,8 @@ def trace_database(app: {{ cookiecutter.__app_class }}) -> None:
     )
 
 
-def untraced(check):
-    {{ cookiecutter.__async }}def run_untraced():
+def untraced(check: Check) -> Check:
+    {{ cookiecutter.__async }}def run_untraced() -> object:
         with suppress_instrumentation():
             return {{ cookiecutter.__await }}check()
 

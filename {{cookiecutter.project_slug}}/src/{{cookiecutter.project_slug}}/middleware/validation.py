@@ -6,8 +6,10 @@ from typing import TypeVar
 {% if cookiecutter.__framework == "flask" -%}
 from flask import abort, request
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 {%- else -%}
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 from quart import abort, request
 {%- endif %}
 from werkzeug.exceptions import UnprocessableEntity
@@ -33,7 +35,7 @@ def field_errors(error: ValidationError, location: str) -> list[dict[str, str]]:
     ]
 
 
-def message(detail: dict) -> str:
+def message(detail: ErrorDetails) -> str:
     # Our validators' own words, without the "Value error, " pydantic puts before them.
     if detail["type"] == "value_error" and "error" in detail.get("ctx", {}):
         return str(detail["ctx"]["error"])

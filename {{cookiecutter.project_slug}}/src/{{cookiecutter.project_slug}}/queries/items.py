@@ -1,7 +1,9 @@
 """Queries for items. Every write is a single statement, so on SQLite a transaction takes the
 write lock at its first statement and waits (busy_timeout) instead of failing mid-transaction."""
 
-from sqlalchemy import delete, select, update
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.exc import IntegrityError
 {%- if cookiecutter.__framework == "quart" %}
 from sqlalchemy.ext.asyncio import AsyncSession as Session
@@ -72,4 +74,5 @@ def could_exist(item_id: int) -> bool:
         return False
     result = {{ cookiecutter.__await }}session.execute(delete(Item).where(Item.id == item_id))
     {{ cookiecutter.__await }}session.commit()
-    return result.rowcount > 0
+    # A DELETE's result is a CursorResult, which counts rows; execute() is typed for any statement.
+    return cast(CursorResult[Any], result).rowcount > 0

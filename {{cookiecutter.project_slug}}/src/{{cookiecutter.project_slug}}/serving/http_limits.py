@@ -12,6 +12,8 @@ parser (h11) would serve by its chunks while keeping the connection open.
 """
 
 import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
 
 from ..settings import HeaderLimits
 
@@ -22,8 +24,14 @@ REASONS = {
     431: "Request Header Fields Too Large",
 }
 
+# ASGI, as loosely as the servers and frameworks agree on it.
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Message, Receive, Send], Awaitable[None]]
 
-def refusal(scope, limits: HeaderLimits) -> int | None:
+
+def refusal(scope: Message, limits: HeaderLimits) -> int | None:
     """The status that refuses this request, or None if it is within every limit."""
     names = {name for name, _ in scope["headers"]}
     if b"content-length" in names and b"transfer-encoding" in names:
@@ -42,11 +50,11 @@ def refusal(scope, limits: HeaderLimits) -> int | None:
 
 
 class LimitRequestHead:
-    def __init__(self, app, limits: HeaderLimits):
+    def __init__(self, app: ASGIApp, limits: HeaderLimits) -> None:
         self.app = app
         self.limits = limits
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Message, receive: Receive, send: Send) -> None:
         status = refusal(scope, self.limits) if scope["type"] in ("http", "websocket") else None
         if status is None:
             await self.app(scope, receive, send)
@@ -86,7 +94,7 @@ UNFINISHED_FIELD_LIMIT = max(LIMITS.field_size, LIMITS.request_line) + 64
 
 
 class Refused(Exception):
-    def __init__(self, status: int, reason: str):
+    def __init__(self, status: int, reason: str) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason

@@ -22,10 +22,12 @@ import os
 import signal
 import time
 from multiprocessing.connection import wait
+from multiprocessing.context import SpawnProcess
+from multiprocessing.synchronize import Event
 
 # Not documented API, so hypercorn is pinned to one minor release in pyproject.toml.
 from hypercorn.asyncio.run import uvloop_worker
-from hypercorn.config import Config
+from hypercorn.config import Config, Sockets
 
 logger = logging.getLogger("hypercorn.error")
 # gunicorn's exit status for "a worker failed to boot".
@@ -51,7 +53,7 @@ class StopFlag:
     parent the worker has booted.
     """
 
-    def __init__(self, shared_stop, booted):
+    def __init__(self, shared_stop: Event, booted: Event) -> None:
         self.shared_stop = shared_stop
         self.booted = booted
         self.parent = os.getppid()
@@ -66,7 +68,7 @@ class StopFlag:
         return stopping
 
 
-def run_worker(config: Config, sockets, shared_stop, booted) -> None:
+def run_worker(config: Config, sockets: Sockets, shared_stop: Event, booted: Event) -> None:
     """A worker process: Hypercorn's own worker on uvloop, stopped by StopFlag.
 
     uvloop's Server.wait_closed returns once the listener is closed, so the graceful timeout holds
@@ -80,18 +82,19 @@ def run_worker(config: Config, sockets, shared_stop, booted) -> None:
     stop = StopFlag(shared_stop, booted)
     signal.signal(signal.SIGTERM, lambda *_: setattr(stop, "signalled", True))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent leads
-    uvloop_worker(config, sockets, stop)
+    # Typed as a multiprocessing Event, of which Hypercorn only ever calls is_set().
+    uvloop_worker(config, sockets, stop)  # type: ignore[arg-type]
 
 
 class Supervisor:
-    def __init__(self, config: Config):
+    def __init__(self, config: Config) -> None:
         self.config = config
         # Bound once, here, and inherited by every worker. config.workers stays 1: above 1,
         # Hypercorn sets SO_REUSEPORT, and a second server could silently bind the same port.
         self.sockets = config.create_sockets()
         self.context = multiprocessing.get_context("spawn")
         self.shared_stop = self.context.Event()
-        self.running: dict[multiprocessing.Process, object] = {}  # process -> its booted event
+        self.running: dict[SpawnProcess, Event] = {}  # process -> its booted event
 
     def start_worker(self) -> None:
         booted = self.context.Event()
@@ -109,20 +112,17 @@ class Supervisor:
 
     def replace_exited(self) -> int | None:
         """Start a worker for each that exited; WORKER_BOOT_ERROR if one failed before it served."""
-        for process in [process for process in self.running if process.exitcode is not None]:
+        exited = {p: p.exitcode for p in self.running if p.exitcode is not None}
+        for process, exitcode in exited.items():
             booted = self.running.pop(process)
             # An error exit before serving would repeat for ever. Killed by a signal (negative):
             # the OOM killer or an operator, so a replacement may well live.
-            if process.exitcode > 0 and not booted.is_set():
+            if exitcode > 0 and not booted.is_set():
                 logger.error(
-                    "Worker %s failed to boot (exit status %s): stopping",
-                    process.pid,
-                    process.exitcode,
+                    "Worker %s failed to boot (exit status %s): stopping", process.pid, exitcode
                 )
                 return WORKER_BOOT_ERROR
-            logger.warning(
-                "Worker %s exited (status %s): starting another", process.pid, process.exitcode
-            )
+            logger.warning("Worker %s exited (status %s): starting another", process.pid, exitcode)
             self.start_worker()
         return None
 
@@ -150,12 +150,12 @@ def supervise(config: Config, workers: int) -> int:
     wakeup_read, wakeup_write = os.pipe()
     os.set_blocking(wakeup_write, False)
     signal.set_wakeup_fd(wakeup_write)
-    stop_signals = []
+    stop_signals: list[int] = []
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda signum, _frame: stop_signals.append(signum))
     for _ in range(workers):
         supervisor.start_worker()
-    status = None
+    status: int | None = None
     while not stop_signals and status is None:
         wait([wakeup_read, *(process.sentinel for process in supervisor.running)])
         if not stop_signals:

@@ -7,29 +7,38 @@ starts to drain (hypercorn_workers.draining) and tells the app the client has go
 """
 
 import asyncio
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
 
 from .hypercorn_workers import draining
+
+# ASGI, as loosely as the servers and frameworks agree on it.
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+# Any ASGI app: Quart types its scope and messages as TypedDicts, which a plain mapping is not.
+ASGIApp = Callable[..., Awaitable[None]]
 
 GOING_AWAY = {"type": "websocket.close", "code": 1012, "reason": "server restarting"}
 
 
 class CloseWebSocketsOnDrain:
-    def __init__(self, app):
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Message, receive: Receive, send: Send) -> None:
         if scope["type"] != "websocket":
             await self.app(scope, receive, send)
             return
         accepted = False
         drained = asyncio.ensure_future(draining().wait())  # one waiter for the connection
 
-        async def tracking_send(message):
+        async def tracking_send(message: Message) -> None:
             nonlocal accepted
             accepted = accepted or message["type"] == "websocket.accept"
             await send(message)
 
-        async def receive_until_drained():
+        async def receive_until_drained() -> Message:
             message = asyncio.ensure_future(receive())
             try:
                 await asyncio.wait({message, drained}, return_when=asyncio.FIRST_COMPLETED)

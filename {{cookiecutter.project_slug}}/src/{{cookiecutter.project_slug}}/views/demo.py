@@ -20,7 +20,7 @@ INTERFACE = "{{ cookiecutter.interface }}"
 
 
 @bp.get("/")
-{{ cookiecutter.__async }}def hello():
+{{ cookiecutter.__async }}def hello() -> dict[str, str]:
     return {"message": "Hello from {{ cookiecutter.project_name }}!", "interface": INTERFACE}
 
 
@@ -37,14 +37,14 @@ def parse_seconds(raw: str) -> float:
 
 {% if cookiecutter.interface == "wsgi" %}
 @bp.get("/slow")
-def slow():
+def slow() -> dict[str, object]:
     seconds = parse_seconds(request.args.get("seconds", "1"))
     # Blocking I/O holds this thread; gunicorn's other threads keep serving meanwhile.
     time.sleep(seconds)
     return {"slept": seconds, "interface": INTERFACE}
 {% else %}
 @bp.get("/slow")
-async def slow():
+async def slow() -> dict[str, object]:
     seconds = parse_seconds(request.args.get("seconds", "1"))
     # Awaiting hands the event loop to other requests while this one waits.
     await asyncio.sleep(seconds)
@@ -53,7 +53,7 @@ async def slow():
 {%- if cookiecutter.database != "none" %}
 
 @bp.get("/slow-query")
-{{ cookiecutter.__async }}def slow_query():
+{{ cookiecutter.__async }}def slow_query() -> dict[str, object]:
     seconds = parse_seconds(request.args.get("seconds", "0.05"))
     # The database sleeps while this request holds a pooled connection, as a heavy query would.
     {{ cookiecutter.__await }}queries.sleep({{ cookiecutter.__await }}get_session(), seconds)
@@ -61,7 +61,7 @@ async def slow():
 {% endif %}
 
 @bp.post("/echo")
-{{ cookiecutter.__async }}def echo():
+{{ cookiecutter.__async }}def echo() -> dict[str, object]:
     if not request.is_json:
         abort(415, description="send the body as application/json")
     # get_json() answers 400 for malformed JSON and 413 past MAX_CONTENT_LENGTH, both through

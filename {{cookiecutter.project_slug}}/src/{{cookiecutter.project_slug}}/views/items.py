@@ -7,7 +7,7 @@ pool thread anyway, so awaiting an async driver would buy no concurrency (see da
 {%- else %}"""
 {%- endif %}
 
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from {{ cookiecutter.__framework }} import Blueprint, abort, url_for
 
@@ -31,7 +31,7 @@ ITEM_URL = "/<int:item_id>"
 UNAVAILABLE = {503: ErrorResponse}
 
 
-def item_json(item: Item) -> dict:
+def item_json(item: Item) -> dict[str, Any]:
     return ItemOut.model_validate(item).model_dump(mode="json")
 
 
@@ -49,7 +49,7 @@ def not_found(item_id: int) -> NoReturn:
     body=ItemCreate,
     responses={201: ItemOut, 409: ErrorResponse, **UNAVAILABLE},
 )
-{{ cookiecutter.__async }}def create_item(body: ItemCreate):
+{{ cookiecutter.__async }}def create_item(body: ItemCreate) -> tuple[dict[str, Any], int, dict[str, str]]:
     try:
         item = {{ cookiecutter.__await }}queries.create_item({{ cookiecutter.__await }}get_session(), body)
     except queries.NameTaken:
@@ -64,7 +64,7 @@ def not_found(item_id: int) -> NoReturn:
     query=ItemListQuery,
     responses={200: ItemPage, **UNAVAILABLE},
 )
-{{ cookiecutter.__async }}def list_items(query: ItemListQuery):
+{{ cookiecutter.__async }}def list_items(query: ItemListQuery) -> dict[str, object]:
     items, more = {{ cookiecutter.__await }}queries.list_items({{ cookiecutter.__await }}get_session(), query.after_id, query.limit)
     next_cursor = encode_cursor(items[-1].id) if more else None
     return {"items": [item_json(item) for item in items], "next_cursor": next_cursor}
@@ -72,7 +72,7 @@ def not_found(item_id: int) -> NoReturn:
 
 @bp.get(ITEM_URL)
 @operation("Get an item", responses={200: ItemOut, 404: ErrorResponse, **UNAVAILABLE})
-{{ cookiecutter.__async }}def get_item(item_id: int):
+{{ cookiecutter.__async }}def get_item(item_id: int) -> dict[str, Any]:
     item = {{ cookiecutter.__await }}queries.get_item({{ cookiecutter.__await }}get_session(), item_id)
     if item is None:
         not_found(item_id)
@@ -85,7 +85,7 @@ def not_found(item_id: int) -> NoReturn:
     body=ItemUpdate,
     responses={200: ItemOut, 404: ErrorResponse, 409: ErrorResponse, **UNAVAILABLE},
 )
-{{ cookiecutter.__async }}def update_item(item_id: int, body: ItemUpdate):
+{{ cookiecutter.__async }}def update_item(item_id: int, body: ItemUpdate) -> dict[str, Any]:
     try:
         item = {{ cookiecutter.__await }}queries.update_item({{ cookiecutter.__await }}get_session(), item_id, body)
     except queries.NameTaken:
@@ -97,7 +97,7 @@ def not_found(item_id: int) -> NoReturn:
 
 @bp.delete(ITEM_URL)
 @operation("Delete an item", responses={204: None, 404: ErrorResponse, **UNAVAILABLE})
-{{ cookiecutter.__async }}def delete_item(item_id: int):
+{{ cookiecutter.__async }}def delete_item(item_id: int) -> tuple[str, int]:
     if not {{ cookiecutter.__await }}queries.delete_item({{ cookiecutter.__await }}get_session(), item_id):
         not_found(item_id)
     return "", 204

@@ -14,7 +14,7 @@ MESSAGE_TOO_BIG = 1009
 
 
 @bp.websocket("/ws/echo")
-async def echo():
+async def echo() -> None:
     limit = current_app.config["WS_MAX_MESSAGE_BYTES"]
     while True:
         message = await websocket.receive()
