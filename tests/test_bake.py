@@ -234,7 +234,7 @@ def test_baked_makefile_targets_run_what_the_readme_says(baked):
         "asgi": "venv/bin/python -m acme_orders.serving.asgi_server",
     }[answers["interface"]]
     assert dry_run(project, "serve") == [server]
-    assert dry_run(project, "test") == ["venv/bin/pytest"]
+    assert dry_run(project, "test") == ["venv/bin/pytest --cov"]
     assert dry_run(project, "lint") == [
         "venv/bin/ruff check .",
         "venv/bin/ruff format --check .",

@@ -266,9 +266,8 @@ def test_the_validator_rejects_an_unknown_field(kubernetes):
 def lifespan_shutdown(project: Project) -> int:
     if project.mode == "wsgi":
         return 0
-    found = re.findall(
-        r"^LIFESPAN_SHUTDOWN_SECONDS = (\d+)", project.file(f"src/{SLUG}/serving/asgi_server.py"), re.M
-    )
+    launcher = project.file(f"src/{SLUG}/serving/asgi_server.py")
+    found = re.findall(r"^LIFESPAN_SHUTDOWN_SECONDS = (\d+)", launcher, re.M)
     return int(found[0]) if found else 0
 
 
