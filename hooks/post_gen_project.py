@@ -10,25 +10,35 @@ PROJECT_SLUG = "{{ cookiecutter.project_slug }}"
 DATABASE = "{{ cookiecutter.database }}"
 
 # Files that belong to one choice only, relative to the project root.
-WSGI_FILES = [
+WSGI_FILES = [f"src/{PROJECT_SLUG}/serving/wsgi.py", "tests/test_wsgi.py"]
+GUNICORN_FILES = [
     "gunicorn.conf.py",
-    f"src/{PROJECT_SLUG}/serving/wsgi.py",
-    "tests/test_wsgi.py",
-    # The buffering proxy gunicorn needs in front (uvicorn reads requests on its event loop).
+    "tests/test_gunicorn_conf.py",
+    # The buffering proxy gunicorn needs in front (the other servers read requests on an event
+    # loop).
     "deploy/nginx/nginx.conf",
 ]
 ASGI_FILES = [
     f"src/{PROJECT_SLUG}/serving/asgi.py",
     f"src/{PROJECT_SLUG}/serving/asgi_server.py",
+]
+# Granian's launcher, whichever interface it serves.
+GRANIAN_FILES = [
+    f"src/{PROJECT_SLUG}/serving/granian_server.py",
+    "tests/test_granian_server.py",
+]
+# gunicorn's limits on the request head, for the servers that lack them.
+HTTP_LIMITS_FILES = [
     f"src/{PROJECT_SLUG}/serving/http_limits.py",
     "tests/test_http_limits.py",
 ]
 # Hypercorn's worker processes under our own supervisor, and its WebSocket drain (Quart).
 HYPERCORN_FILES = [
     f"src/{PROJECT_SLUG}/serving/hypercorn_workers.py",
-    "tests/hypercorn_server.py",
     "tests/test_hypercorn_workers.py",
 ]
+# The tests' handle on the real server, for the servers that need it in the project's own tests.
+REAL_SERVER_FILES = ["tests/real_server.py"]
 WEBSOCKET_DRAIN_FILES = [
     f"src/{PROJECT_SLUG}/serving/websocket_drain.py",
     "tests/test_websocket_drain.py",
@@ -118,10 +128,18 @@ def main() -> None:
         remove_asgi_files(root)
     else:
         remove_wsgi_files(root)
+    if SERVER != "gunicorn":
+        remove(root, GUNICORN_FILES)
+    if SERVER != "granian":
+        remove(root, GRANIAN_FILES)
+    if SERVER == "gunicorn":
+        remove(root, HTTP_LIMITS_FILES)
     if not (INTERFACE == "asgi" and FRAMEWORK == "flask"):
         remove_adapter_files(root)
     if SERVER != "hypercorn":
         remove(root, HYPERCORN_FILES)
+    if SERVER not in ("hypercorn", "granian"):
+        remove(root, REAL_SERVER_FILES)
     if not (SERVER == "hypercorn" and FRAMEWORK == "quart"):
         remove(root, WEBSOCKET_DRAIN_FILES)
     if FRAMEWORK == "quart":

@@ -12,6 +12,7 @@ PROJECT_SLUG = "{{ cookiecutter.project_slug }}"
 AUTHOR_EMAIL = "{{ cookiecutter.author_email }}"
 INTERFACE = "{{ cookiecutter.interface }}"
 ASGI_FRAMEWORK = "{{ cookiecutter.asgi_framework }}"
+WSGI_SERVER = "{{ cookiecutter.wsgi_server }}"
 ASGI_SERVER = "{{ cookiecutter.asgi_server }}"
 
 # Names the generated package must not take: importing it would shadow the real module. The
@@ -62,6 +63,7 @@ RESERVED_NAMES = {
     "asgiref",
     "click",
     "flask",
+    "granian",
     "gunicorn",
     "httpx",
     "itsdangerous",
@@ -128,12 +130,18 @@ def check_framework(interface: str, framework: str) -> str | None:
     return None
 
 
-def check_server(interface: str, server: str) -> str | None:
-    """Return why `server` cannot serve over `interface`, or None."""
-    if server != "uvicorn" and interface != "asgi":
+def check_server(interface: str, wsgi_server: str, asgi_server: str) -> str | None:
+    """Return why a server answer does not fit `interface`, or None. Each question keeps its
+    default for the other interface, so `cruft update` replays old answers unchanged."""
+    if asgi_server != "uvicorn" and interface != "asgi":
         return (
-            f"asgi_server '{server}' needs interface 'asgi', not '{interface}': WSGI is served by "
-            f"gunicorn (e.g. interface=asgi asgi_server={server})."
+            f"asgi_server '{asgi_server}' needs interface 'asgi', not '{interface}': for WSGI, "
+            f"answer wsgi_server (e.g. interface=asgi asgi_server={asgi_server})."
+        )
+    if wsgi_server != "gunicorn" and interface != "wsgi":
+        return (
+            f"wsgi_server '{wsgi_server}' needs interface 'wsgi', not '{interface}': for ASGI, "
+            f"answer asgi_server (e.g. interface=wsgi wsgi_server={wsgi_server})."
         )
     return None
 
@@ -143,7 +151,7 @@ def main() -> None:
         check_slug(PROJECT_SLUG),
         check_email(AUTHOR_EMAIL),
         check_framework(INTERFACE, ASGI_FRAMEWORK),
-        check_server(INTERFACE, ASGI_SERVER),
+        check_server(INTERFACE, WSGI_SERVER, ASGI_SERVER),
     )
     for error in checks:
         if error:

@@ -16,6 +16,7 @@ sys.path.append(str(TEMPLATE))
 # The modes a project can be generated in, and the answers that produce each.
 MODES = {
     "wsgi": {"interface": "wsgi"},
+    "wsgi_granian": {"interface": "wsgi", "wsgi_server": "granian"},
     "asgi": {"interface": "asgi", "asgi_framework": "flask"},
     "quart": {"interface": "asgi", "asgi_framework": "quart"},
     "asgi_hypercorn": {"interface": "asgi", "asgi_framework": "flask", "asgi_server": "hypercorn"},
@@ -34,9 +35,11 @@ def framework(mode: str) -> str:
 
 
 def server_of(mode: str) -> str:
-    """The server a mode runs: gunicorn for WSGI, else the ASGI server chosen."""
+    """The server a mode runs: the WSGI or the ASGI server chosen."""
     answers = MODES[mode]
-    return "gunicorn" if answers["interface"] == "wsgi" else answers.get("asgi_server", "uvicorn")
+    if answers["interface"] == "wsgi":
+        return answers.get("wsgi_server", "gunicorn")
+    return answers.get("asgi_server", "uvicorn")
 
 
 # Virtual environments survive between runs (pip then only re-links the baked project).

@@ -62,10 +62,12 @@ def test_good_answers_generate_the_named_directory(tmp_path):
         ("asgi_framework=quart", "asgi_framework 'quart' needs interface 'asgi', not 'wsgi'"),
         ("asgi_server=hypercorn", "asgi_server 'hypercorn' needs interface 'asgi', not 'wsgi'"),
         ("asgi_server=daphne", "daphne"),
+        ("interface=asgi wsgi_server=granian", "wsgi_server 'granian' needs interface 'wsgi'"),
+        ("wsgi_server=waitress", "waitress"),
     ],
 )
 def test_bad_answer_fails_with_a_message_and_writes_nothing(tmp_path, answer, message):
-    result = generate(tmp_path, answer)
+    result = generate(tmp_path, *answer.split())  # one answer, or several apart by spaces
     assert result.returncode != 0
     assert message in result.stdout + result.stderr
     assert list(tmp_path.iterdir()) == []

@@ -15,7 +15,14 @@ from conftest import MODES, TEMPLATE, bake, report
 
 OPTIONS = json.loads((TEMPLATE / "cookiecutter.json").read_text())
 # Every combination of these answers is baked...
-QUESTIONS = ("interface", "asgi_framework", "asgi_server", "database", "python_version")
+QUESTIONS = (
+    "interface",
+    "wsgi_server",
+    "asgi_framework",
+    "asgi_server",
+    "database",
+    "python_version",
+)
 # ...and the license, which changes only LICENSE and one pyproject field, takes each of its values
 # in turn, so every license is baked and linted too, in many modes.
 LICENSES = OPTIONS["license"]
@@ -27,11 +34,12 @@ COMBINATIONS = [
             dict(zip(QUESTIONS, values, strict=True))
             for values in itertools.product(*(OPTIONS[question] for question in QUESTIONS))
         )
-        # Quart and Hypercorn are ASGI only; the pre-generation hook refuses them with WSGI (see
-        # test_bad_answers.py).
-        if not (
-            answers["interface"] == "wsgi"
-            and (answers["asgi_framework"] == "quart" or answers["asgi_server"] == "hypercorn")
+        # Each interface's questions keep their defaults under the other; the pre-generation
+        # hook refuses anything else (see test_bad_answers.py).
+        if (
+            answers["asgi_framework"] == "flask" and answers["asgi_server"] == "uvicorn"
+            if answers["interface"] == "wsgi"
+            else answers["wsgi_server"] == "gunicorn"
         )
     )
 ]
@@ -64,28 +72,44 @@ COMMON_FILES = [
     "tests/test_views.py",
     "tests/test_settings.py",
 ]
-WSGI_FILES = ["gunicorn.conf.py", "src/{slug}/serving/wsgi.py", "tests/test_wsgi.py"]
+WSGI_FILES = ["src/{slug}/serving/wsgi.py", "tests/test_wsgi.py"]
+GUNICORN_FILES = ["gunicorn.conf.py", "tests/test_gunicorn_conf.py", "deploy/nginx/nginx.conf"]
+GRANIAN_FILES = ["src/{slug}/serving/granian_server.py", "tests/test_granian_server.py"]
+HTTP_LIMITS_FILES = ["src/{slug}/serving/http_limits.py", "tests/test_http_limits.py"]
+REAL_SERVER_FILES = ["tests/real_server.py"]
 ASGI_FILES = ["src/{slug}/serving/asgi.py", "src/{slug}/serving/asgi_server.py"]
 ADAPTER_FILES = ["src/{slug}/serving/asgi_adapter.py", "tests/test_asgi.py"]
 WEBSOCKET_FILES = ["src/{slug}/views/realtime.py", "tests/test_websocket.py"]
 FLASK_FILES = ["src/{slug}/middleware/body_limit.py", "tests/test_body_limit.py"]
 HYPERCORN_FILES = [
     "src/{slug}/serving/hypercorn_workers.py",
-    "tests/hypercorn_server.py",
     "tests/test_hypercorn_workers.py",
 ]
 WEBSOCKET_DRAIN_FILES = ["src/{slug}/serving/websocket_drain.py", "tests/test_websocket_drain.py"]
 # What each mode (interface, framework, server) must have; everything in the other lists must be
-# absent. WSGI's server is gunicorn whatever asgi_server says.
+# absent.
 MODE_FILES = {
-    ("wsgi", "flask", "uvicorn"): WSGI_FILES + FLASK_FILES,
-    ("asgi", "flask", "uvicorn"): ASGI_FILES + ADAPTER_FILES + FLASK_FILES,
-    ("asgi", "quart", "uvicorn"): ASGI_FILES + WEBSOCKET_FILES,
-    ("asgi", "flask", "hypercorn"): ASGI_FILES + ADAPTER_FILES + FLASK_FILES + HYPERCORN_FILES,
-    ("asgi", "quart", "hypercorn"): (
-        ASGI_FILES + WEBSOCKET_FILES + HYPERCORN_FILES + WEBSOCKET_DRAIN_FILES
+    ("wsgi", "flask", "gunicorn"): WSGI_FILES + GUNICORN_FILES + FLASK_FILES,
+    ("wsgi", "flask", "granian"): (
+        WSGI_FILES + GRANIAN_FILES + HTTP_LIMITS_FILES + REAL_SERVER_FILES + FLASK_FILES
     ),
+    ("asgi", "flask", "uvicorn"): ASGI_FILES + HTTP_LIMITS_FILES + ADAPTER_FILES + FLASK_FILES,
+    ("asgi", "quart", "uvicorn"): ASGI_FILES + HTTP_LIMITS_FILES + WEBSOCKET_FILES,
+    ("asgi", "flask", "hypercorn"): (
+        ASGI_FILES + HTTP_LIMITS_FILES + REAL_SERVER_FILES + ADAPTER_FILES + FLASK_FILES
+    )
+    + HYPERCORN_FILES,
+    ("asgi", "quart", "hypercorn"): (
+        ASGI_FILES + HTTP_LIMITS_FILES + REAL_SERVER_FILES + WEBSOCKET_FILES + HYPERCORN_FILES
+    )
+    + WEBSOCKET_DRAIN_FILES,
 }
+
+
+def server_answer(answers) -> str:
+    return answers["wsgi_server"] if answers["interface"] == "wsgi" else answers["asgi_server"]
+
+
 DATABASE_FILES = [
     "alembic.ini",
     "src/{slug}/database/__init__.py",
@@ -109,6 +133,10 @@ DATABASE_FILES = [
 ]
 OPTIONAL_FILES = (
     WSGI_FILES
+    + GUNICORN_FILES
+    + GRANIAN_FILES
+    + HTTP_LIMITS_FILES
+    + REAL_SERVER_FILES
     + ASGI_FILES
     + ADAPTER_FILES
     + WEBSOCKET_FILES
@@ -136,7 +164,7 @@ def paths(patterns, slug="acme_orders"):
 
 def test_bake_writes_the_files_of_the_chosen_mode(baked):
     answers, project = baked
-    wanted = MODE_FILES[answers["interface"], answers["asgi_framework"], answers["asgi_server"]]
+    wanted = MODE_FILES[answers["interface"], answers["asgi_framework"], server_answer(answers)]
     if answers["database"] != "none":
         wanted = wanted + DATABASE_FILES
     assert project.name == "acme_orders"
@@ -200,12 +228,16 @@ def test_bake_depends_on_exactly_the_database_chosen(baked):
 def test_bake_depends_on_exactly_the_server_chosen(baked):
     answers, project = baked
     pyproject = (project / "pyproject.toml").read_text()
-    server = "gunicorn" if answers["interface"] == "wsgi" else answers["asgi_server"]
-    for candidate in ("gunicorn", "uvicorn", "hypercorn"):
+    server = server_answer(answers)
+    for candidate in ("gunicorn", "granian", "uvicorn", "hypercorn"):
         assert (f'"{candidate}' in pyproject) == (candidate == server), candidate
     if server != "gunicorn":
-        serving = (project / "src/acme_orders/serving/asgi_server.py").read_text()
+        launcher = "granian_server" if server == "granian" else "asgi_server"
+        serving = (project / f"src/acme_orders/serving/{launcher}.py").read_text()
         assert f"import {server}" in serving or f"from {server}" in serving
+    # Only gunicorn needs the buffering proxy in front.
+    compose = (project / "compose.yaml").read_text()
+    assert ("  proxy:" in compose) == (server == "gunicorn")
 
 
 def dry_run(project, target: str) -> list[str]:
@@ -230,9 +262,11 @@ def test_baked_makefile_targets_run_what_the_readme_says(baked):
     assert sorted(phony) == sorted(documented)
     assert all(dry_run(project, target) for target in documented)
     server = {
-        "wsgi": "venv/bin/gunicorn --config gunicorn.conf.py acme_orders.serving.wsgi:app",
-        "asgi": "venv/bin/python -m acme_orders.serving.asgi_server",
-    }[answers["interface"]]
+        "gunicorn": "venv/bin/gunicorn --config gunicorn.conf.py acme_orders.serving.wsgi:app",
+        "granian": "venv/bin/python -m acme_orders.serving.granian_server",
+        "uvicorn": "venv/bin/python -m acme_orders.serving.asgi_server",
+        "hypercorn": "venv/bin/python -m acme_orders.serving.asgi_server",
+    }[server_answer(answers)]
     assert dry_run(project, "serve") == [server]
     assert dry_run(project, "test") == ["venv/bin/pytest --cov"]
     assert dry_run(project, "lint") == [
@@ -261,16 +295,12 @@ def test_baked_project_passes_ruff(baked):
 
 
 def of_mode(mode: str) -> list[dict[str, str]]:
-    """The combinations that generate `mode`'s code (WSGI: whatever asgi_* say)."""
+    """The combinations that generate `mode`'s code."""
     answers = {question: OPTIONS[question][0] for question in QUESTIONS} | MODES[mode]
     return [
         combination
         for combination in COMBINATIONS
-        if combination["interface"] == answers["interface"]
-        and (
-            answers["interface"] == "wsgi"
-            or all(combination[key] == answers[key] for key in ("asgi_framework", "asgi_server"))
-        )
+        if all(combination[key] == answers[key] for key in QUESTIONS[:4])
     ]
 
 

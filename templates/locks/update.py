@@ -25,15 +25,23 @@ TEMPLATE = LOCKS.parents[1]
 LOCK_FILES = ("requirements.txt", "requirements-dev.txt")
 # The answers that change the dependencies; the others (names, Python version, license) do not:
 # the pins hold for Python 3.11 and newer.
+# Named as cookiecutter.json's __lock names them: server (with "_wsgi" where a server speaks both
+# interfaces), framework, database.
+SERVERS = {
+    "gunicorn": {"interface": "wsgi", "wsgi_server": "gunicorn"},
+    "granian_wsgi": {"interface": "wsgi", "wsgi_server": "granian"},
+    "uvicorn": {"interface": "asgi", "asgi_server": "uvicorn"},
+    "hypercorn": {"interface": "asgi", "asgi_server": "hypercorn"},
+}
 COMBINATIONS = {
     f"{server}-{framework}-{database}": {
-        "interface": "wsgi" if server == "gunicorn" else "asgi",
-        "asgi_server": "uvicorn" if server == "gunicorn" else server,
+        **SERVERS[server],
         "asgi_framework": framework,
         "database": database,
     }
     for server, framework in (
         ("gunicorn", "flask"),
+        ("granian_wsgi", "flask"),
         ("uvicorn", "flask"),
         ("uvicorn", "quart"),
         ("hypercorn", "flask"),

@@ -1,4 +1,32 @@
-{%- if cookiecutter.asgi_server == "hypercorn" -%}
+{%- if cookiecutter.__server == "granian" -%}
+"""gunicorn's limits on the request line and headers, applied in front of the app under Granian
+(http_limits.py): the real server on 127.0.0.1, over a socket."""
+
+import contextlib
+import os
+import socket
+import time
+from collections.abc import Sequence
+
+import pytest
+from werkzeug.test import Client, EnvironBuilder
+
+import real_server
+from {{ cookiecutter.project_slug }}.serving.http_limits import LimitRequestHead, refusal
+from {{ cookiecutter.project_slug }}.settings import SettingsError, load_header_limits
+
+LIMITS = load_header_limits({})
+HEADER_READ_TIMEOUT = 2
+
+
+@pytest.fixture(scope="module")
+def port(tmp_path_factory):
+    server = real_server.start_server(
+        tmp_path_factory.mktemp("limits"), GRANIAN_HEADER_READ_TIMEOUT=str(HEADER_READ_TIMEOUT)
+    )
+    yield server.port
+    assert server.stop() == 0
+{%- elif cookiecutter.asgi_server == "hypercorn" -%}
 """gunicorn's limits on the request line and headers, applied in front of the app under Hypercorn
 (http_limits.py): the real server on 127.0.0.1, over HTTP/1.1 and HTTP/2, over a socket."""
 
@@ -11,7 +39,7 @@ import h2.connection
 import h2.events
 import pytest
 
-import hypercorn_server
+import real_server
 from {{ cookiecutter.project_slug }}.settings import SettingsError, load_header_limits
 
 LIMITS = load_header_limits({})
@@ -19,7 +47,7 @@ LIMITS = load_header_limits({})
 
 @pytest.fixture(scope="module")
 def port(tmp_path_factory):
-    server = hypercorn_server.start_server(tmp_path_factory.mktemp("limits"))
+    server = real_server.start_server(tmp_path_factory.mktemp("limits"))
     yield server.port
     assert server.stop() == 0
 {%- else -%}
@@ -82,7 +110,7 @@ def request(target: bytes = b"/healthz", headers: Sequence[bytes] = ()) -> bytes
     return b"GET " + target + b" HTTP/1.1\r\nHost: service\r\n" + fields
 
 
-{%- if cookiecutter.asgi_server == "hypercorn" %}
+{%- if cookiecutter.__server == "hypercorn" %}
 
 
 def http2_status(port: int, path: str, headers: Sequence[tuple[str, str]] = ()) -> int:
@@ -131,7 +159,91 @@ def test_past_a_limit_the_answer_is_414_or_431_and_the_server_goes_on(port, head
     assert status_of(port, request()) == 200
 
 
-{% if cookiecutter.asgi_server == "hypercorn" -%}
+{% if cookiecutter.__server == "granian" -%}
+@pytest.mark.parametrize(
+    ("path", "headers", "status"),
+    [
+        ("/healthz", {}, 200),
+        ("/healthz?pad=" + "a" * LIMITS.request_line, {}, 414),
+        ("/healthz", {f"X-{i}": "a" for i in range(LIMITS.fields)}, 431),
+        ("/healthz", {"X-Big": "a" * LIMITS.field_size}, 431),
+    ],
+    ids=["within", "long-line", "too-many-headers", "long-header"],
+)
+def test_the_middleware_applies_the_limits_in_any_wsgi_server(app, path, headers, status):
+    """In process, through Werkzeug's test client: the environ any WSGI server builds."""
+    served = LimitRequestHead(app, LIMITS)
+    response = Client(served).get(path, headers=headers)
+    assert response.status_code == status
+    assert (response.headers.get("Connection") == "close") == (status != 200)
+
+
+def test_the_process_environment_is_not_taken_for_headers(monkeypatch):
+    """Granian copies the process environment into every environ: HTTP_* there is no header."""
+    for i in range(LIMITS.fields):
+        monkeypatch.setenv(f"HTTP_FROM_THE_PROCESS_{i}", "a")
+    environ = EnvironBuilder(path="/healthz").get_environ() | dict(os.environ)
+    assert refusal(environ, LIMITS) is None
+    environ["HTTP_X_SENT"] = "a"  # the first field the client sent itself
+    assert refusal(environ, LIMITS) is None
+
+
+def test_a_request_framed_twice_is_read_by_its_chunks_and_nothing_after_it(port):
+    """Content-Length and chunks: Granian reads the chunks and closes the connection after the
+    answer, so the request pipelined behind it, which a proxy reading Content-Length would have
+    taken for part of the body, is never served (RFC 9112 section 6.3)."""
+    body = b'{"a": 1}'
+    head = request(b"/echo", [b"Content-Type: application/json", b"Content-Length: 3"])
+    head += b"Transfer-Encoding: chunked\r\n\r\n"
+    chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(head.replace(b"GET ", b"POST ", 1) + chunked + request() + b"\r\n")
+        answer = b""
+        while chunk := connection.recv(4096):  # the server closes after its one answer
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200 "), answer[:100]
+    assert answer.count(b"HTTP/1.1 ") == 1
+    assert b"connection: close" in answer.lower()
+    assert answer.endswith(b'{"a":1}\n')  # the echo: the body came from the chunks
+
+
+def test_an_endless_header_is_cut_off_by_the_header_read_timeout(port):
+    """Granian holds an unfinished head in its buffer, never in the app; the timeout ends it."""
+    started = time.monotonic()
+    answer = None
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: service\r\nX-Endless: ")
+        connection.settimeout(0.1)
+        while answer is None and time.monotonic() - started < 10:
+            try:
+                connection.sendall(b"a" * 64)
+                answer = connection.recv(4096)  # b"" once closed, or an answer
+            except TimeoutError:
+                continue
+            except OSError:  # closed while we were sending
+                answer = b""
+    assert answer is not None, "still open after 10 s"
+    assert not answer.startswith(b"HTTP/1.1 200"), answer[:100]
+    assert time.monotonic() - started < HEADER_READ_TIMEOUT + 3
+
+
+def test_a_body_is_not_counted_as_headers(tmp_path):
+    # Limits far smaller than the body: only the line and headers count against them.
+    limits = {"LIMIT_REQUEST_LINE": "1024", "LIMIT_REQUEST_FIELDS": "10"}
+    server = real_server.start_server(tmp_path, LIMIT_REQUEST_FIELD_SIZE="1024", **limits)
+    try:
+        body = b'{"a": "' + b"x" * 100_000 + b'"}'
+        headers = [b"Content-Type: application/json", b"Content-Length: %d" % len(body)]
+        head = request(b"/echo", headers).replace(b"GET ", b"POST ", 1)
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
+            with contextlib.suppress(OSError):  # answered from the headers, and closed
+                connection.sendall(head + b"\r\n" + body)
+            answer = connection.recv(4096)
+        # The app's own limit on bodies (MAX_CONTENT_LENGTH is 1 KiB here), not a 431.
+        assert answer.startswith(b"HTTP/1.1 413 "), answer[:100]
+    finally:
+        assert server.stop() == 0
+{%- elif cookiecutter.__server == "hypercorn" -%}
 def test_http2_over_cleartext_is_served_on_the_same_port(port):
     assert http2_status(port, "/healthz") == 200
 
@@ -152,7 +264,7 @@ def test_the_limits_hold_over_http2(port, path, headers, status):
 def test_a_body_is_not_counted_as_headers(tmp_path):
     # Limits far smaller than the body: only the line and headers count against them.
     limits = {"LIMIT_REQUEST_LINE": "1024", "LIMIT_REQUEST_FIELDS": "10"}
-    server = hypercorn_server.start_server(tmp_path, LIMIT_REQUEST_FIELD_SIZE="1024", **limits)
+    server = real_server.start_server(tmp_path, LIMIT_REQUEST_FIELD_SIZE="1024", **limits)
     try:
         body = b'{"a": "' + b"x" * 100_000 + b'"}'
         headers = [b"Content-Type: application/json", b"Content-Length: %d" % len(body)]

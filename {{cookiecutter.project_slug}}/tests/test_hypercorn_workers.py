@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 
-from hypercorn_server import start_server
+from real_server import start_server
 
 
 def wait_for(condition, timeout: float = 20):

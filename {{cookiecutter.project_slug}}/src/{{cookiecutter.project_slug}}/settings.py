@@ -226,9 +226,9 @@ def check_secret_key(secret_key: str) -> None:
 {% if cookiecutter.__framework == "flask" -%}
 class WorkerThreads(FromEnvironment):
 {%- if cookiecutter.interface == "wsgi" %}
-    """GUNICORN_THREADS: how many requests one gunicorn worker serves at once."""
+    """{{ cookiecutter.__server | upper }}_THREADS: how many requests one {{ cookiecutter.__server }} worker serves at once."""
 
-    count: int = Field(128, alias="GUNICORN_THREADS", ge=1)
+    count: int = Field(128, alias="{{ cookiecutter.__server | upper }}_THREADS", ge=1)
 {%- else %}
     """ASGI_THREADS: how many requests one process serves at once (each holds a pool thread)."""
 
@@ -383,7 +383,7 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
 
 
 # The launcher's own variables (HOST, PORT, WEB_CONCURRENCY, the server's timeouts): read once, in
-# the server's master, next to the setting each one feeds (gunicorn.conf.py, asgi_server.py).
+# the server's master, next to the setting each one feeds (gunicorn.conf.py or serving/*_server.py).
 def env_str(environ: Mapping[str, str], name: str, default: str) -> str:
     return environ.get(name, default).strip()
 

@@ -85,12 +85,18 @@ def logging_config(level: str) -> dict[str, Any]:
         # Servers attach handlers of their own; route them to the root handler instead.
         "loggers": {
             name: {"level": level, "handlers": [], "propagate": True}
-            for name in ("gunicorn.error", "uvicorn", "uvicorn.error", "hypercorn.error")
+            for name in (
+                "gunicorn.error",
+                "uvicorn",
+                "uvicorn.error",
+                "hypercorn.error",
+                "_granian",
+            )
         }
         | {
             # The app writes the access log itself (see access_log.py), with request id and timing.
             name: {"level": "WARNING", "handlers": [], "propagate": False}
-            for name in ("gunicorn.access", "uvicorn.access", "hypercorn.access")
+            for name in ("gunicorn.access", "uvicorn.access", "hypercorn.access", "granian.access")
         },
     }
 

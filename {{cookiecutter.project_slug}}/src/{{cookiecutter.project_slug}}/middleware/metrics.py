@@ -15,7 +15,7 @@ Dead workers. Each worker claims a numbered slot by holding a lock on a file, an
 files carry the slot rather than its pid (WorkerSlot). The kernel drops the lock when a process
 ends, however it ends, SIGKILL included, so the next scrape tells a dead worker's slot from a live
 one and drops that worker's gauges (in flight{% if cookiecutter.database != "none" %}, connections{% endif %}), with no server hook:
-{% if cookiecutter.interface == "asgi" %}{{ cookiecutter.asgi_server }}{% else %}uvicorn{% endif %} has none, and gunicorn's child_exit is not needed. Its counters stay, since what it
+{% if cookiecutter.__server != "gunicorn" %}{{ cookiecutter.__server }}{% else %}uvicorn{% endif %} has none, and gunicorn's child_exit is not needed. Its counters stay, since what it
 served was served. A replacement takes the lowest free slot and counts on in its predecessor's
 files, so the directory holds one set of files per slot however often workers are recycled
 (gunicorn's max_requests), where files named by pid would pile up on /tmp, and every scrape would

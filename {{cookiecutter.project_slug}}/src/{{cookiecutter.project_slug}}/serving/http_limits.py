@@ -1,4 +1,87 @@
-{%- if cookiecutter.asgi_server == "hypercorn" -%}
+{%- if cookiecutter.interface == "wsgi" -%}
+"""gunicorn's limits on what a request sends before its body, in front of the app under Granian.
+
+Granian bounds a request's head as a whole (its read buffer) and counts at most 100 fields, but
+takes one long line or one huge header: Flask would get them all. This middleware applies
+LIMIT_REQUEST_LINE, LIMIT_REQUEST_FIELDS and LIMIT_REQUEST_FIELD_SIZE (settings.HeaderLimits) to
+the parsed request and answers 414 or 431 as gunicorn does, before the app sees the request.
+A request framed both by Content-Length and by chunks needs nothing here: Granian's parser (hyper)
+reads it by its chunks and closes the connection after the answer, as RFC 9112 section 6.3 asks,
+so nothing can be smuggled behind it.
+"""
+
+import logging
+import os
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import quote
+
+from ..settings import HeaderLimits
+
+logger = logging.getLogger("_granian")
+REASONS = {
+    414: "Request-URI Too Long",
+    431: "Request Header Fields Too Large",
+}
+# The characters a request target carries as they are; the others arrive percent-encoded.
+TARGET_SAFE = "/:@!$&'()*+,;=-._~"
+
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+def request_fields(environ: dict[str, Any]) -> list[tuple[str, str]]:
+    """The request's header fields, as WSGI keeps them: HTTP_*, and the two CGI names.
+
+    Granian also copies the process environment into every environ (an HTTP_PROXY variable would
+    look like a header): a field is what differs from the process's own value.
+    """
+    fields = []
+    for key, value in environ.items():
+        is_field = key.startswith("HTTP_") or key in ("CONTENT_TYPE", "CONTENT_LENGTH")
+        if is_field and os.environ.get(key) != value:
+            fields.append((key.removeprefix("HTTP_").replace("_", "-"), value))
+    return fields
+
+
+def refusal(environ: dict[str, Any], limits: HeaderLimits) -> int | None:
+    """The status that refuses this request, or None if it is within every limit."""
+    fields = request_fields(environ)
+    # As in the other modes, the line counts its target: "/path?query", encoded as sent.
+    path = quote(environ.get("PATH_INFO", "").encode("latin-1"), safe=TARGET_SAFE)
+    query = environ.get("QUERY_STRING", "")
+    if len(path) + (len(query) + 1 if query else 0) > limits.request_line:
+        return 414
+    if len(fields) > limits.fields:
+        return 431
+    # Fields sent under one name arrive joined ("a,b"): each counts as one, as a proxy would send.
+    if any(len(name) + 2 + len(value) > limits.field_size for name, value in fields):
+        return 431
+    return None
+
+
+class LimitRequestHead:
+    def __init__(self, app: WSGIApp, limits: HeaderLimits) -> None:
+        self.app = app
+        self.limits = limits
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        status = refusal(environ, self.limits)
+        if status is None:
+            return self.app(environ, start_response)
+        logger.warning("Refused a request: %s", REASONS[status])
+        body = REASONS[status].encode("ascii")
+        start_response(
+            f"{status} {REASONS[status]}",
+            [
+                ("Content-Type", "text/plain; charset=utf-8"),
+                ("Content-Length", str(len(body))),
+                ("Connection", "close"),
+            ],
+        )
+        return [body]
+
+{%- elif cookiecutter.asgi_server == "hypercorn" -%}
 """gunicorn's limits on what a request sends before its body, in front of the app under Hypercorn.
 
 Hypercorn bounds a request's line and headers only as a whole, and only while they are incomplete

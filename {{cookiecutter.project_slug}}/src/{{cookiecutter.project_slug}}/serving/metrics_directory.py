@@ -4,8 +4,9 @@ prometheus_client's multiprocess mode: each worker writes its figures to files i
 PROMETHEUS_MULTIPROC_DIR, and a scrape answered by any worker adds up the files of all of them
 (see middleware/metrics.py). The directory must exist and be empty before the first worker
 starts, and the workers must find the variable in their environment, so the server's launcher calls
-prepare_metrics_directory() before it starts them: {% if cookiecutter.interface == "wsgi" %}gunicorn.conf.py's on_starting hook, in the
-gunicorn master{% else %}asgi_server.py, before {{ cookiecutter.asgi_server }} spawns its
+prepare_metrics_directory() before it starts them: {% if cookiecutter.__server == "gunicorn" %}gunicorn.conf.py's on_starting hook, in the
+gunicorn master{% elif cookiecutter.__server == "granian" %}granian_server.py, before Granian spawns its
+workers{% else %}asgi_server.py, before {{ cookiecutter.asgi_server }} spawns its
 workers{% endif %}. Nothing here imports prometheus_client.
 """
 

@@ -1,4 +1,4 @@
-"""The real server, as `make serve` starts it (Hypercorn under hypercorn_workers.py), on a free
+"""The real server, as `make serve` starts it ({% if cookiecutter.__server == "granian" %}Granian under granian_server.py{% else %}Hypercorn under hypercorn_workers.py{% endif %}), on a free
 port of 127.0.0.1, for the tests that need the server itself."""
 
 import http.client
@@ -50,8 +50,7 @@ class Server:
         return float(found[1]) if found else 0.0
 
     def workers(self) -> list[int]:
-        """The worker processes: the parent's children that multiprocessing spawned (its
-        resource tracker is a child too)."""
+        """The worker processes: the parent's children, but multiprocessing's resource tracker."""
         found = []
         for entry in Path("/proc").iterdir():
             try:
@@ -60,7 +59,7 @@ class Server:
             except OSError:  # not a process, or gone
                 continue
             parent = int(stat.rsplit(")", 1)[1].split()[1])
-            if parent == self.process.pid and b"spawn_main" in command:
+            if parent == self.process.pid and b"resource_tracker" not in command:
                 found.append(int(entry.name))
         return found
 
@@ -88,7 +87,7 @@ def start_server(tmp_path: Path, **environ: str) -> Server:
     }
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "{{ cookiecutter.project_slug }}.serving.asgi_server"],
+            [sys.executable, "-m", "{{ cookiecutter.project_slug }}.serving.{{ "granian_server" if cookiecutter.__server == "granian" else "asgi_server" }}"],
             stdout=output,
             stderr=subprocess.STDOUT,
             env=env,

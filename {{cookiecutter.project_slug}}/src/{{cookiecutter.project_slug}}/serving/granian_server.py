@@ -1,0 +1,112 @@
+"""Run the service under Granian, configured from the environment.
+
+What `make serve` and the Docker image run:
+
+    python -m {{ cookiecutter.project_slug }}.serving.granian_server
+
+Granian reads each request's line and headers on its own event loop (Rust), not on a worker
+thread: slow clients cost it a connection each, not a thread, so it faces them with no proxy in
+front. A request reaches Flask once its head is complete, on one of the worker's threads.
+"""
+
+import os
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from granian.constants import Interfaces
+from granian.http import HTTP1Settings
+from granian.log import LogLevels
+from granian.server import Server
+
+from ..middleware.logs import logging_config
+from ..settings import (
+    HeaderLimits,
+    Settings,
+    SettingsError,
+    env_int,
+    env_str,
+    load_header_limits,
+    load_settings,
+    worker_threads,
+)
+from .metrics_directory import (
+    ENVIRONMENT_VARIABLE,
+    prepare_metrics_directory,
+    remove_metrics_directory,
+)
+
+# Each worker process imports it afresh: the app behind the header limits (http_limits.py).
+APP = "{{ cookiecutter.project_slug }}.serving.wsgi:served"
+
+
+def granian_options(
+    settings: Settings,
+    limits: HeaderLimits,
+    environ: Mapping[str, str],
+) -> dict[str, Any]:
+    """Granian's settings, each from its variable; raises SettingsError on a bad value."""
+    host = env_str(environ, "HOST", "0.0.0.0")
+    return {
+        "address": host.strip("[]"),
+        "port": env_int(environ, "PORT", 8000, minimum=1),
+        "interface": Interfaces.WSGI,
+        "websockets": False,  # WSGI has none
+        # Processes: a fixed 4, as gunicorn's, measured on 2 cores (about two per core).
+        "workers": env_int(environ, "WEB_CONCURRENCY", 4, minimum=1),
+        # Threads run the views, and mostly wait on I/O; as gunicorn's, twice a worker's share of
+        # a burst. More help slow I/O and hurt CPU-bound views (they share one interpreter lock).
+        "blocking_threads": worker_threads(environ),
+        # Connections waiting to be accepted, and requests a worker takes in at once (they queue
+        # for its threads): room for a burst, so a thousand slow clients cannot lock others out.
+        "backlog": 2048,
+        "backpressure": env_int(environ, "GRANIAN_BACKPRESSURE", 2048, minimum=1),
+        "http1_settings": HTTP1Settings(
+            # Milliseconds a client may take to send a request's line and headers; also how long
+            # an idle keep-alive connection stays open for the next request.
+            header_read_timeout=1000
+            * env_int(environ, "GRANIAN_HEADER_READ_TIMEOUT", 5, minimum=1),
+            # The most a request's head can take (Granian answers 431 past it); the limits in
+            # http_limits.py apply within it.
+            max_buffer_size=max(limits.header_section + 1024, 8192 + 4096 * 100),
+        ),
+        # On SIGTERM, in-flight requests get this long to finish before workers are killed.
+        "workers_kill_timeout": env_int(environ, "GRANIAN_GRACEFUL_TIMEOUT", 30, minimum=1),
+        # A worker that dies (a crash, the OOM killer) is replaced rather than leaving fewer.
+        "respawn_failed_workers": True,
+        "respawn_interval": 1.0,
+        # JSON logs; the app writes the access log itself, with request id and duration.
+        "log_level": LogLevels(settings.log_level.lower()),
+        "log_dictconfig": logging_config(settings.log_level),
+        "log_access": False,
+    }
+
+
+def main(app: str = APP) -> None:
+    """Serve `app` (an import string, so each worker process imports it afresh; the template's
+    benchmark serves its own)."""
+    environ = os.environ
+    try:
+        # Check the app's settings once here, so a bad value stops us before workers start.
+        settings = load_settings(environ)
+        limits = load_header_limits(environ)  # read again by wsgi.py in each worker
+        options = granian_options(settings, limits, environ)
+        # Metrics: each worker writes its own files to one directory, ready before they start
+        # (middleware/metrics.py tells a dead worker by the lock it dropped). A single process
+        # serves alone and keeps its figures in memory, unless told a directory.
+        shared = options["workers"] > 1 or environ.get(ENVIRONMENT_VARIABLE, "").strip()
+        metrics_directory = (
+            prepare_metrics_directory(environ) if settings.metrics_enabled and shared else None
+        )
+    except SettingsError as error:
+        sys.exit(f"ERROR: {error}")
+
+    try:
+        Server(app, **options).serve()
+    finally:
+        if metrics_directory is not None:
+            remove_metrics_directory(metrics_directory)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,127 @@
+"""granian_server.py: the settings it reads once, and the real server's drain and respawn."""
+
+import json
+import os
+import signal
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import real_server
+from {{ cookiecutter.project_slug }}.serving import granian_server
+from {{ cookiecutter.project_slug }}.settings import load_header_limits, load_settings
+
+
+@pytest.fixture(autouse=True)
+def test_environment(monkeypatch):
+    monkeypatch.setenv("APP_ENV", "test")
+
+
+def options(environ: dict[str, str]) -> dict[str, object]:
+    environ = {"APP_ENV": "test", **environ}
+    return granian_server.granian_options(
+        load_settings(environ), load_header_limits(environ), environ
+    )
+
+
+def test_the_settings_come_from_the_environment():
+    found = options(
+        {
+            "HOST": "127.0.0.1",
+            "PORT": "9001",
+            "WEB_CONCURRENCY": "3",
+            "GRANIAN_THREADS": "16",
+            "GRANIAN_GRACEFUL_TIMEOUT": "12",
+            "GRANIAN_HEADER_READ_TIMEOUT": "7",
+            "GRANIAN_BACKPRESSURE": "64",
+        }
+    )
+    assert (found["address"], found["port"], found["workers"]) == ("127.0.0.1", 9001, 3)
+    assert (found["blocking_threads"], found["workers_kill_timeout"]) == (16, 12)
+    assert found["backpressure"] == 64
+    assert found["http1_settings"].header_read_timeout == 7000  # type: ignore[attr-defined]
+    assert found["respawn_failed_workers"] is True
+    assert found["log_access"] is False
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("PORT", "http"),
+        ("GRANIAN_THREADS", "0"),
+        ("GRANIAN_GRACEFUL_TIMEOUT", "soon"),
+        ("GRANIAN_HEADER_READ_TIMEOUT", "0"),
+    ],
+)
+def test_a_malformed_variable_stops_the_start_with_one_line_naming_it(monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit, match=f"^ERROR: {name}="):
+        granian_server.main()
+
+
+def test_bad_app_settings_stop_the_start(monkeypatch):
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.raises(SystemExit, match="SECRET_KEY is required in production"):
+        granian_server.main()
+
+
+def wait_for(condition, timeout: float = 20):
+    deadline = time.monotonic() + timeout
+    while not (result := condition()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return result
+
+
+def refused(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
+def test_sigterm_drains_every_worker_and_refuses_new_connections(tmp_path):
+    server = real_server.start_server(tmp_path, WEB_CONCURRENCY="2")
+    try:
+        statuses = []
+        requests = [
+            threading.Thread(target=lambda: statuses.append(server.get("/slow?seconds=4")))
+            for _ in range(8)  # over the two workers
+        ]
+        for request in requests:
+            request.start()
+        assert wait_for(lambda: server.in_flight() == 9), "the 8 (and the scrape) never ran"
+        server.process.send_signal(signal.SIGTERM)
+        assert wait_for(lambda: refused(server.port), timeout=5), "still accepting connections"
+        for request in requests:
+            request.join(10)
+        assert statuses == [200] * 8
+        assert server.process.wait(10) == 0
+    finally:
+        server.stop()
+
+
+def started_workers(log: Path) -> int:
+    return log.read_text().count('"Started worker-')
+
+
+def test_a_killed_worker_is_replaced(tmp_path):
+    server = real_server.start_server(tmp_path, WEB_CONCURRENCY="2")
+    try:
+        workers = wait_for(lambda: len(server.workers()) == 2 and server.workers())
+        assert workers, "two workers did not start"
+        os.kill(workers[0], signal.SIGKILL)
+        replaced = wait_for(lambda: len(now := server.workers()) == 2 and workers[0] not in now)
+        assert replaced, f"no replacement:\n{server.log.read_text()}"
+        assert all(server.get("/healthz") == 200 for _ in range(10))
+        # Until a new worker has loaded the app, Granian's own SIGTERM handler is not yet in place
+        # in it: a stop then waits GRANIAN_GRACEFUL_TIMEOUT for it. Stop once it has started.
+        assert wait_for(lambda: started_workers(server.log) == 3), server.log.read_text()
+        lines = [json.loads(line) for line in server.log.read_text().splitlines()]  # all JSON
+        assert any("Respawning" in line["message"] for line in lines)
+    finally:
+        assert server.stop() == 0
