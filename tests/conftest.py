@@ -23,6 +23,11 @@ MODES = {
     "quart_hypercorn": {"interface": "asgi", "asgi_framework": "quart", "asgi_server": "hypercorn"},
 }
 
+# Tests about the framework or the database rather than the server (adding a resource, the data
+# layer's own tests on PostgreSQL) run on each framework's default server only: the other servers
+# would repeat them at no gain. Every test about the server runs on every mode.
+FRAMEWORK_MODES = ["wsgi", "asgi", "quart"]
+
 
 # Why the hypercorn modes skip the 2**80 chunk size: their parser (h11) takes a chunk size of up to
 # 20 hex digits and waits for the bytes, as for any slow upload. On the event loop that costs a

@@ -12,7 +12,7 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from conftest import MODES, VENV_CACHE, bake, framework, install, report, run
+from conftest import FRAMEWORK_MODES, MODES, VENV_CACHE, bake, framework, install, report, run
 
 RESOURCE = Path(__file__).parent / "resources" / "orders"
 SECTION = "## Add your own resource"
@@ -187,7 +187,7 @@ def environments(request, project: Path, mode: str, database: str) -> tuple[str,
 
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])
 @pytest.mark.parametrize(
-    "mode", [pytest.param(mode, marks=pytest.mark.xdist_group(mode)) for mode in MODES]
+    "mode", [pytest.param(mode, marks=pytest.mark.xdist_group(mode)) for mode in FRAMEWORK_MODES]
 )
 def test_a_second_resource_added_as_the_readme_says(request, cookies, mode, database):
     started = time.monotonic()

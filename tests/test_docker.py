@@ -21,7 +21,7 @@ import pytest
 import yaml
 from dockerfile_parse import DockerfileParser
 
-from conftest import bake, report
+from conftest import MODES, bake, report, server_of
 from docker_support import BASE_IMAGE, daemon_problem, docker, inspect
 from servers import SECRET, free_port
 
@@ -91,7 +91,7 @@ def test_compose_matches_the_dockerfile(installed_project):
     assert probe in dockerfile_healthcheck
     assert service["environment"]["APP_ENV"] == "production"
     assert "SECRET_KEY" in service["environment"]
-    if mode == "wsgi":
+    if server_of(mode) == "gunicorn":
         # gunicorn only behind the buffering proxy (tests/test_slow_clients.py).
         assert "ports" not in service
         assert services["proxy"]["ports"] == ["127.0.0.1:${PORT:-8000}:8080"]
@@ -248,7 +248,7 @@ def start_container(image_id, port, *options):
 
 def test_image_builds_runs_and_stops_gracefully(image):
     mode, image_id, build_seconds = image
-    interface = "wsgi" if mode == "wsgi" else "asgi"
+    interface = MODES[mode]["interface"]
     size_mb = inspect(image_id)["Size"] / 1e6
     growth_mb = size_mb - inspect(BASE_IMAGE)["Size"] / 1e6
     port = free_port()

@@ -316,6 +316,8 @@ ALSO_ALLOWED = {
     # h11, Hypercorn's parser, folds identical Content-Length values into one, as RFC 9112 section
     # 6.3 allows a recipient to (no framing ambiguity); it refuses differing ones with a 400.
     "hypercorn": {"content-length-twice-equal": {200}},
+    # hyper, Granian's parser, does the same.
+    "granian": {"content-length-twice-equal": {200}},
 }
 
 
@@ -329,13 +331,18 @@ def test_hostile_request_gets_a_4xx_and_the_server_carries_on(installed_project,
     check(server, case._replace(expected=case.expected | also))
 
 
-def test_a_request_smuggled_after_a_chunked_body_is_not_served(server):
+def test_a_request_smuggled_after_a_chunked_body_is_not_served(installed_project, server):
     smuggled = b"GET /items/424242 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
     lengths = [b"Content-Type: " + JSON, b"Content-Length: 4", b"Transfer-Encoding: chunked"]
     raw = request("POST", "/echo", lengths, b"7" + CHUNKED + smuggled, close=False)
     with still_healthy(server):
         reply = exchange(server.port, raw)
-        assert reply.status == 400, reply
+        if server_of(installed_project[0]) == "granian":
+            # Granian's parser (hyper) reads the body by its chunks, as RFC 9112 section 6.3
+            # says, answers, and closes: what followed the chunks is never read as a request.
+            assert reply.status == 200 and reply.headers.get("connection") == "close", reply
+        else:
+            assert reply.status == 400, reply
         assert reply.rest == b"", reply  # no second answer
         # Logged before it would be answered, so before the server closed on us.
         assert not [line for line in server.log_lines() if "/items/424242" in line]

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from dockerfile_parse import DockerfileParser
 
-from conftest import MODES, bake
+from conftest import MODES, bake, server_of
 
 DATABASES = ["sqlite", "postgresql", "none"]
 # Under `pytest -n 2 --dist loadgroup`, a combination's tests share one worker and one bake.
@@ -180,9 +180,12 @@ def container_port(container, port):
 
 def server_graceful_timeout(project: Project) -> tuple[str, int]:
     """The graceful-timeout variable the server reads and its default, from the server config."""
-    config = "gunicorn.conf.py" if project.mode == "wsgi" else f"src/{SLUG}/serving/asgi_server.py"
+    config = {
+        "gunicorn": "gunicorn.conf.py",
+        "granian": f"src/{SLUG}/serving/granian_server.py",
+    }.get(server_of(project.mode), f"src/{SLUG}/serving/asgi_server.py")
     found = re.findall(
-        r'env_int\(\s*environ,\s*"((?:GUNICORN|UVICORN|HYPERCORN)_GRACEFUL_TIMEOUT)",\s*(\d+)',
+        r'env_int\(\s*environ,\s*"((?:GUNICORN|GRANIAN|UVICORN|HYPERCORN)_GRACEFUL_TIMEOUT)",\s*(\d+)',
         project.file(config),
     )
     assert len(found) == 1, f"no single graceful timeout setting in {config}: {found}"
@@ -264,7 +267,7 @@ def test_the_validator_rejects_an_unknown_field(kubernetes):
 
 
 def lifespan_shutdown(project: Project) -> int:
-    if project.mode == "wsgi":
+    if server_of(project.mode) != "hypercorn":  # the others run no shutdown of the app's own
         return 0
     launcher = project.file(f"src/{SLUG}/serving/asgi_server.py")
     found = re.findall(r"^LIFESPAN_SHUTDOWN_SECONDS = (\d+)", launcher, re.M)

@@ -85,7 +85,7 @@ def front_port(installed_project, tmp_path):
     server = start_server(
         project, venv, tmp_path / "server.log", WEB_CONCURRENCY="2", DATABASE_URL=url
     )
-    nginx = Nginx(project, server.port, tmp_path) if mode == "wsgi" else None
+    nginx = Nginx(project, server.port, tmp_path) if server_of(mode) == "gunicorn" else None
     yield nginx.port if nginx else server.port
     if nginx:
         nginx.stop()

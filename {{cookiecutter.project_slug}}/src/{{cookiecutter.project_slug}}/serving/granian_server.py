@@ -82,6 +82,26 @@ def granian_options(
     }
 
 
+def booting_workers_end_on_sigterm(server: Any) -> None:
+    """A worker still loading the app ends at once on SIGTERM, instead of missing it.
+
+    Granian sets a worker's own signal handlers once the app is loaded; until then the worker
+    runs the handler it inherited from the master, which only flags the master's copy. A SIGTERM
+    then (a stop right after a start or a respawn) was lost, and the stop waited
+    GRANIAN_GRACEFUL_TIMEOUT for that worker. It serves nothing yet, so it may simply end. The
+    master's handler is an attribute of the server that startup() installs (Granian 2.8).
+    """
+    master = os.getpid()
+    interrupt = server.signal_handler_interrupt
+
+    def handler(*args: Any) -> None:
+        if os.getpid() != master:
+            raise SystemExit(0)
+        interrupt(*args)
+
+    server.signal_handler_interrupt = handler
+
+
 def main(app: str = APP) -> None:
     """Serve `app` (an import string, so each worker process imports it afresh; the template's
     benchmark serves its own)."""
@@ -101,8 +121,10 @@ def main(app: str = APP) -> None:
     except SettingsError as error:
         sys.exit(f"ERROR: {error}")
 
+    server = Server(app, **options)
+    booting_workers_end_on_sigterm(server)
     try:
-        Server(app, **options).serve()
+        server.serve()
     finally:
         if metrics_directory is not None:
             remove_metrics_directory(metrics_directory)
