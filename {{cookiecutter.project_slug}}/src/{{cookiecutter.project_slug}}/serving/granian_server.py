@@ -96,7 +96,9 @@ def booting_workers_end_on_sigterm(server: Any) -> None:
 
     def handler(*args: Any) -> None:
         if os.getpid() != master:
-            raise SystemExit(0)
+            # At once and for sure: an exception could land in code that swallows it (a fork
+            # hook, a finaliser), and there is nothing yet to flush or close.
+            os._exit(0)
         interrupt(*args)
 
     server.signal_handler_interrupt = handler
