@@ -68,11 +68,13 @@ def test_quart_needs_asgi():
     assert "needs interface 'asgi'" in pre_gen.check_framework("wsgi", "quart")
 
 
-def test_hypercorn_needs_asgi():
-    assert pre_gen.check_server("asgi", "hypercorn") is None
-    assert pre_gen.check_server("asgi", "uvicorn") is None
-    assert pre_gen.check_server("wsgi", "uvicorn") is None  # the default, unused by WSGI
-    assert "needs interface 'asgi'" in pre_gen.check_server("wsgi", "hypercorn")
+def test_each_server_question_fits_its_own_interface():
+    assert pre_gen.check_server("asgi", "gunicorn", "hypercorn") is None
+    assert pre_gen.check_server("asgi", "gunicorn", "uvicorn") is None
+    assert pre_gen.check_server("wsgi", "granian", "uvicorn") is None
+    assert pre_gen.check_server("wsgi", "gunicorn", "uvicorn") is None  # the defaults
+    assert "needs interface 'asgi'" in pre_gen.check_server("wsgi", "gunicorn", "hypercorn")
+    assert "needs interface 'wsgi'" in pre_gen.check_server("asgi", "granian", "uvicorn")
 
 
 def make_tree(root, relative_paths):
