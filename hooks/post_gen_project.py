@@ -22,7 +22,7 @@ ASGI_FILES = [
     f"src/{PROJECT_SLUG}/serving/asgi.py",
     f"src/{PROJECT_SLUG}/serving/asgi_server.py",
 ]
-# Granian's launcher, whichever interface it serves.
+# Granian's launcher (WSGI).
 GRANIAN_FILES = [
     f"src/{PROJECT_SLUG}/serving/granian_server.py",
     "tests/test_granian_server.py",

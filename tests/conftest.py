@@ -23,9 +23,9 @@ MODES = {
     "quart_hypercorn": {"interface": "asgi", "asgi_framework": "quart", "asgi_server": "hypercorn"},
 }
 
-# Tests about the framework or the database rather than the server (adding a resource, the data
-# layer's own tests on PostgreSQL) run on each framework's default server only: the other servers
-# would repeat them at no gain. Every test about the server runs on every mode.
+# Tests about the framework or the database rather than the server (adding a resource, with its
+# migration and its tests) run on each framework's default server only: the other servers would
+# repeat them at no gain. Every test about the server runs on every mode.
 FRAMEWORK_MODES = ["wsgi", "asgi", "quart"]
 
 

@@ -299,7 +299,7 @@ def test_port_and_probes_agree_with_the_image_and_compose(project):
     exposed = {int(port.split("/")[0]) for port in dockerfile_values(project, "EXPOSE")}
     image_env = dockerfile(project).envs
     web = compose(project)["services"]["web"]
-    # WSGI: gunicorn is only exposed to the proxy in front (tests/test_slow_clients.py).
+    # gunicorn is only exposed to the proxy in front (tests/test_slow_clients.py).
     published = web.get("ports") or web["expose"]
     compose_ports = {int(str(mapping).rsplit(":", 1)[-1]) for mapping in published}
     compose_probe = " ".join(web["healthcheck"]["test"])

@@ -156,6 +156,7 @@ def server(installed_project, database_url, tmp_path):
         GUNICORN_KEEPALIVE="60",
         UVICORN_KEEPALIVE="60",
         HYPERCORN_KEEPALIVE="60",
+        GRANIAN_HEADER_READ_TIMEOUT="60",  # Granian's idle keep-alive ends with it
     )
     yield mode, server
     server.stop()

@@ -1,8 +1,8 @@
 """Slow clients: while 1,500 connections send their headers a few bytes a second, a normal request
-is still answered within 2 s, in every mode as it runs in production: the uvicorn modes on their
-own, gunicorn behind the nginx of deploy/nginx/nginx.conf. (gthread alone gives each trickling
-connection a thread, which reads with no time limit: measured, a normal request then got no answer
-within 10 s.)"""
+is still answered within 2 s, in every mode as it runs in production: uvicorn, Hypercorn and
+Granian on their own, gunicorn behind the nginx of deploy/nginx/nginx.conf. (gthread alone gives
+each trickling connection a thread, which reads with no time limit: measured, a normal request then
+got no answer within 10 s.)"""
 
 import asyncio
 import os
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import AWAITS_THE_BYTES, server_of
+from conftest import AWAITS_THE_BYTES, report, server_of
 from servers import free_port, start_server
 
 TRICKLERS = 1500
@@ -79,7 +79,7 @@ class Nginx:
 
 @pytest.fixture
 def front_port(installed_project, tmp_path):
-    """The port clients use: uvicorn itself, or nginx in front of gunicorn."""
+    """The port clients use: the server itself, or nginx in front of gunicorn."""
     mode, project, venv = installed_project
     url = f"sqlite:///{tmp_path / 'items.sqlite3'}"
     server = start_server(
@@ -159,13 +159,14 @@ def test_a_normal_request_is_answered_among_1500_slow_clients(installed_project,
     latencies, fewest_connected, opened = asyncio.run(probes_among_slow_clients(front_port))
     mode = installed_project[0]
     answered = [latency for latency in latencies if latency is not None]
-    print(
-        f"[{mode}] {len(answered)}/{len(latencies)} probes answered among {fewest_connected}+ slow "
-        f"clients ({opened} connections), slowest {max(answered, default=float('nan')):.3f} s"
+    report(
+        f"[{mode}] slow clients: {len(answered)}/{len(latencies)} probes answered among "
+        f"{fewest_connected}+ slow clients ({opened} connections), slowest "
+        f"{max(answered, default=float('nan')):.3f} s"
     )
-    if server_of(mode) == "hypercorn":
-        # Hypercorn closes a connection whose request line and headers are not complete within
-        # its keep-alive timeout (5 s), so the slow clients keep coming back instead.
+    if server_of(mode) in ("hypercorn", "granian"):
+        # Hypercorn and Granian close a connection whose request line and headers are not
+        # complete within a timeout (5 s), so the slow clients keep coming back instead.
         assert opened >= 1.5 * TRICKLERS, "the slow clients did not all connect, and come back"
     else:
         assert fewest_connected >= 0.9 * TRICKLERS, "the slow clients were not all connected"
@@ -175,8 +176,8 @@ def test_a_normal_request_is_answered_among_1500_slow_clients(installed_project,
 
 
 def test_a_chunk_size_of_2_to_the_80_is_refused_at_the_front(installed_project, front_port):
-    """gunicorn alone would wait for that many bytes (tests/test_hostile_input.py); nginx and
-    uvicorn refuse the size line at once."""
+    """gunicorn alone would wait for that many bytes (tests/test_hostile_input.py); nginx,
+    uvicorn and Granian refuse the size line at once."""
     if server_of(installed_project[0]) == "hypercorn":
         pytest.skip(AWAITS_THE_BYTES)
     request = (

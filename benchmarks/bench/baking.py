@@ -6,7 +6,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import BENCH_BIN, MODES, ROOT, VENVS, is_adapter, is_hypercorn, is_quart
+from .config import BENCH_BIN, MODES, ROOT, VENVS, is_adapter, is_granian, is_hypercorn, is_quart
 from .processes import run
 
 # The generated app, unchanged, plus a CPU-bound view (about 5 ms of pure Python).
@@ -57,7 +57,7 @@ app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
     return {{"message": "Hello", "interface": "bare"}}
 """
 # What Hypercorn serves, as the generated asgi.py wraps it: the header limits in front (and, for
-# Quart, WebSockets closed on a drain).
+# Quart, WebSockets closed on a drain). Granian serves the WSGI app behind the same limits.
 HYPERCORN_EXTRA = """
 import os
 
@@ -166,9 +166,9 @@ def _bake_and_install(
     if is_adapter(mode):
         bench_app += ADAPTER_EXTRA.format(slug=slug, serving=serving)
         bare_app += BARE_ADAPTER_EXTRA.format(slug=slug, serving=serving)
-    if is_hypercorn(mode):
+    if is_hypercorn(mode) or is_granian(mode):
         drain = f"from {serving}.websocket_drain import CloseWebSocketsOnDrain\n" if quart else ""
-        inner = "CloseWebSocketsOnDrain(app)" if quart else "asgi"
+        inner = "CloseWebSocketsOnDrain(app)" if quart else "asgi" if is_adapter(mode) else "app"
         bench_app += HYPERCORN_EXTRA.format(
             slug=slug, serving=serving, drain_import=drain, inner=inner
         )
@@ -186,6 +186,9 @@ def serve_command(
     replaces uvicorn's HTTP protocol (the generated one applies the header limits)."""
     if mode == "wsgi":
         return [str(venv / "bin" / "gunicorn"), "-c", "gunicorn.conf.py", app]
+    if is_granian(mode):
+        launcher = f"{serving_package(project)}.granian_server"
+        return [str(venv / "bin" / "python"), "-c", f"from {launcher} import main; main({app!r})"]
     protocol = "" if http is None else f", http={http!r}"
     return [
         str(venv / "bin" / "python"),
@@ -199,4 +202,6 @@ def served_app(mode: str, bare: bool = False) -> str:
     module = "bare_app" if bare else "bench_app"
     if is_hypercorn(mode):
         return f"asgi:{module}:served"  # "asgi:": Hypercorn must not guess WSGI
+    if is_granian(mode):
+        return f"{module}:served"
     return f"{module}:asgi" if is_adapter(mode) else f"{module}:app"

@@ -11,7 +11,7 @@ def chart(results, path: Path) -> None:
     matplotlib.use("Agg")  # no display: write the file only
     import matplotlib.pyplot as plt
 
-    order = ("wsgi", "asgi", "asgi_hypercorn", "naive", "quart", "quart_hypercorn")
+    order = ("wsgi", "wsgi_granian", "asgi", "asgi_hypercorn", "naive", "quart", "quart_hypercorn")
     names = [n for n in order if n in results]
     figure, axes = plt.subplots(1, 3, figsize=(15, 4.5))
     for axis, scenario in zip(axes[:2], ("slow 0.1 s", "slow 1 s"), strict=True):

@@ -16,6 +16,7 @@ PORT = 18731
 # Generated modes: the answers that produce them.
 MODES = {
     "wsgi": ["interface=wsgi"],
+    "wsgi_granian": ["interface=wsgi", "wsgi_server=granian"],
     "asgi": ["interface=asgi", "asgi_framework=flask"],
     "quart": ["interface=asgi", "asgi_framework=quart"],
     "asgi_hypercorn": ["interface=asgi", "asgi_framework=flask", "asgi_server=hypercorn"],
@@ -36,3 +37,13 @@ def is_adapter(mode: str) -> bool:
 
 def is_hypercorn(mode: str) -> bool:
     return mode.endswith("_hypercorn")
+
+
+def is_granian(mode: str) -> bool:
+    return mode.endswith("_granian")
+
+
+def is_other_server(mode: str) -> bool:
+    """A mode on a server other than its interface's default: measured beside the default's
+    mode, every scenario, with no alternatives of its own."""
+    return is_hypercorn(mode) or is_granian(mode)

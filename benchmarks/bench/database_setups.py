@@ -106,7 +106,8 @@ def database_setup(
     name = f"{mode}_{template.commit}" if template.commit else mode
     url = fresh_database_url(database, name, workdir, cluster)
     ids = migrate_and_seed(project, venv, url)
-    launcher = f"{serving_package(project)}.asgi_server"
+    server = "granian" if mode.endswith("_granian") else "asgi"
+    launcher = f"{serving_package(project)}.{server}_server"
     shape = venv_json(
         venv, "server_shape.py", mode, project.name, launcher, project=project, url=url
     )

@@ -16,7 +16,7 @@ def summary(results) -> list[str]:
         "| /slow 1 s at 64 / 256 / 1024 | /cpu p99 | non-2xx | idle PSS | cold start |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    order = ("wsgi", "asgi", "asgi_hypercorn", "quart", "quart_hypercorn", "naive")
+    order = ("wsgi", "wsgi_granian", "asgi", "asgi_hypercorn", "quart", "quart_hypercorn", "naive")
     for name in (n for n in order if n in results):
         outcome = results[name]
         hello = find(results, name, "hello", 64)
@@ -39,7 +39,7 @@ def summary(results) -> list[str]:
 
 
 def servers_side_by_side(results) -> list[str]:
-    """uvicorn and Hypercorn, same framework, same run: requests per second per scenario."""
+    """Each framework's servers, same run: requests per second per scenario."""
     scenarios = [("hello", 64)] + [
         (scenario, connections)
         for scenario in ("slow 0.1 s", "slow 1 s")
@@ -51,8 +51,13 @@ def servers_side_by_side(results) -> list[str]:
         + " | /cpu p99 | idle PSS | cold start |",
         "|---|---|" + "---|" * (len(scenarios) + 3),
     ]
-    for framework, uvicorn_mode in (("Flask", "asgi"), ("Quart", "quart")):
-        for server, name in (("uvicorn", uvicorn_mode), ("Hypercorn", f"{uvicorn_mode}_hypercorn")):
+    servers = {
+        "Flask (WSGI)": (("gunicorn", "wsgi"), ("Granian", "wsgi_granian")),
+        "Flask": (("uvicorn", "asgi"), ("Hypercorn", "asgi_hypercorn")),
+        "Quart": (("uvicorn", "quart"), ("Hypercorn", "quart_hypercorn")),
+    }
+    for framework, modes in servers.items():
+        for server, name in modes:
             if name not in results:
                 continue
             cells = []
@@ -129,7 +134,7 @@ def markdown(results, machine, sockets, databases=None, drivers=None) -> str:
     side_by_side = servers_side_by_side(results)
     if side_by_side:
         lines += [
-            "## uvicorn and Hypercorn, side by side (requests per second)",
+            "## Each framework's servers, side by side (requests per second)",
             "",
             *side_by_side,
             "",

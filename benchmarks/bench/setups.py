@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .baking import bake_and_install, serve_command, served_app
-from .config import MODES, PORT, is_hypercorn
+from .config import MODES, PORT, is_other_server
 
 
 @dataclass
@@ -43,8 +43,8 @@ HTTP_SETUPS = [
     name
     for mode in MODES
     for name in (
-        (mode,)  # Hypercorn: the generated service beside uvicorn's, every scenario
-        if is_hypercorn(mode)
+        (mode,)  # Hypercorn, Granian: the generated service beside the default's, every scenario
+        if is_other_server(mode)
         else (
             mode,
             f"{mode}-metrics-off",
@@ -83,8 +83,8 @@ def setups(workdir: Path, quick: bool) -> list[Setup]:
                 every,
             )
         )
-        if is_hypercorn(mode):
-            continue  # measured beside uvicorn's mode; its costs are that mode's alternatives
+        if is_other_server(mode):
+            continue  # measured beside the default server's mode; its costs are that mode's
         found += [
             # What /metrics costs: the same app and server with METRICS_ENABLED=false.
             Setup(

@@ -69,7 +69,11 @@ class Server:
         return self.process.wait(timeout)
 
 
-def start_server(tmp_path: Path, **environ: str) -> Server:
+LAUNCHER = "{{ cookiecutter.project_slug }}.serving.{{ "granian_server" if cookiecutter.__server == "granian" else "asgi_server" }}"
+
+
+def start_server(tmp_path: Path, app: str | None = None, **environ: str) -> Server:
+    """`make serve`'s launcher, serving the project's app or `app` (an import string)."""
     port = free_port()
     log = tmp_path / "server.log"
     env = {
@@ -85,9 +89,12 @@ def start_server(tmp_path: Path, **environ: str) -> Server:
 {%- endif %}
         **environ,
     }
+    serve = ["-m", LAUNCHER]
+    if app is not None:
+        serve = ["-c", f"from {LAUNCHER} import main; main({app!r})"]
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "{{ cookiecutter.project_slug }}.serving.{{ "granian_server" if cookiecutter.__server == "granian" else "asgi_server" }}"],
+            [sys.executable, *serve],
             stdout=output,
             stderr=subprocess.STDOUT,
             env=env,

@@ -12,7 +12,8 @@ import pytest
 from werkzeug.test import Client, EnvironBuilder
 
 import real_server
-from {{ cookiecutter.project_slug }}.serving.http_limits import LimitRequestHead, refusal
+from {{ cookiecutter.project_slug }}.serving.granian_server import request_environ_only
+from {{ cookiecutter.project_slug }}.serving.http_limits import LimitRequestHead
 from {{ cookiecutter.project_slug }}.settings import SettingsError, load_header_limits
 
 LIMITS = load_header_limits({})
@@ -178,14 +179,44 @@ def test_the_middleware_applies_the_limits_in_any_wsgi_server(app, path, headers
     assert (response.headers.get("Connection") == "close") == (status != 200)
 
 
-def test_the_process_environment_is_not_taken_for_headers(monkeypatch):
-    """Granian copies the process environment into every environ: HTTP_* there is no header."""
+def test_the_process_environment_is_no_request_header(app, monkeypatch):
+    """Granian copies the process environment into every environ: the served app drops it
+    before the limits count fields, so HTTP_* variables neither pass for headers nor use up
+    the client's allowance, and secrets never reach a view's request.environ."""
     for i in range(LIMITS.fields):
         monkeypatch.setenv(f"HTTP_FROM_THE_PROCESS_{i}", "a")
-    environ = EnvironBuilder(path="/healthz").get_environ() | dict(os.environ)
-    assert refusal(environ, LIMITS) is None
-    environ["HTTP_X_SENT"] = "a"  # the first field the client sent itself
-    assert refusal(environ, LIMITS) is None
+    monkeypatch.setenv("SECRET_KEY", "s" * 64)
+    seen: dict[str, object] = {}
+
+    def view(environ, start_response):
+        seen.update(environ)
+        start_response("200 OK", [])
+        return [b""]
+
+    served = request_environ_only(LimitRequestHead(view, LIMITS))
+
+    def status(headers: dict[str, str]) -> str:
+        # As Granian builds it: the process environment, then the request's own keys.
+        request = EnvironBuilder(path="/", headers=list(headers.items())).get_environ()
+        environ = dict(os.environ) | request
+        answer: list[str] = []
+        served(environ, lambda status, headers: answer.append(status))
+        return answer[0]
+
+    assert status({"X-Sent": "a"}).startswith("200")
+    assert "SECRET_KEY" not in seen
+    assert "HTTP_FROM_THE_PROCESS_0" not in seen
+    assert seen["HTTP_X_SENT"] == "a"
+    # The client's own fields still count: past the limit is a 431.
+    assert status({f"X-{i}": "a" for i in range(LIMITS.fields)}).startswith("431")
+
+
+def test_a_silent_connection_is_closed_after_the_header_read_timeout(port):
+    """A client that connects and sends nothing holds a connection slot until the timeout."""
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=HEADER_READ_TIMEOUT + 8) as sock:
+        assert sock.recv(4096) == b""  # closed by the server, without an answer
+    assert time.monotonic() - started < HEADER_READ_TIMEOUT + 3
 
 
 def test_a_request_framed_twice_is_read_by_its_chunks_and_nothing_after_it(port):

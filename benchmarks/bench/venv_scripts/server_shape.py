@@ -16,6 +16,12 @@ mode, slug, launcher = sys.argv[1:4]
 pool_size = import_module(f"{slug}.settings").load_database_settings(os.environ).pool_size
 if mode == "wsgi":
     workers = runpy.run_path("gunicorn.conf.py")["workers"]
+elif mode.endswith("_granian"):
+    granian_server = import_module(launcher)
+    settings = import_module(f"{slug}.settings")
+    limits = settings.load_header_limits(os.environ)
+    options = granian_server.granian_options(settings.load_settings(os.environ), limits, os.environ)
+    workers = options["workers"]
 else:
     import uvicorn
 

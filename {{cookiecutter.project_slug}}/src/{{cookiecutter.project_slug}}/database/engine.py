@@ -4,7 +4,7 @@
 Quart serves every request on the event loop, so the engine is async ({% if cookiecutter.database == "sqlite" %}aiosqlite{% else %}psycopg 3's async mode{% endif %}):
 a request that waits for the database holds no thread.
 {%- elif cookiecutter.interface == "wsgi" -%}
-gunicorn runs each request on a thread, so the engine is synchronous and the pool is sized from
+{{ "Granian" if cookiecutter.__server == "granian" else "gunicorn" }} runs each request on a thread, so the engine is synchronous and the pool is sized from
 the worker's thread count.
 {%- else -%}
 A sync engine, though the server is ASGI: the adapter runs every Flask request on a pool thread,

@@ -11,10 +11,10 @@ front. A request reaches Flask once its head is complete, on one of the worker's
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from granian.constants import Interfaces
+from granian.constants import HTTPModes, Interfaces
 from granian.http import HTTP1Settings
 from granian.log import LogLevels
 from granian.server import Server
@@ -30,6 +30,7 @@ from ..settings import (
     load_settings,
     worker_threads,
 )
+from .http_limits import StartResponse, WSGIApp
 from .metrics_directory import (
     ENVIRONMENT_VARIABLE,
     prepare_metrics_directory,
@@ -52,13 +53,20 @@ def granian_options(
         "port": env_int(environ, "PORT", 8000, minimum=1),
         "interface": Interfaces.WSGI,
         "websockets": False,  # WSGI has none
+        # HTTP/1.1 only. Ready for HTTP/2 as well, Granian (2.8) waits with no time limit for a
+        # connection's first bytes, and for an HTTP/2 request's headers: measured, a silent
+        # connection stayed open, where HTTP/1.1 alone closes it after the header timeout below.
+        # Each open connection holds one of the backpressure slots, so unbounded ones would lock
+        # everyone out. HTTP/2 belongs at the ingress.
+        "http": HTTPModes.http1,
         # Processes: a fixed 4, as gunicorn's, measured on 2 cores (about two per core).
         "workers": env_int(environ, "WEB_CONCURRENCY", 4, minimum=1),
         # Threads run the views, and mostly wait on I/O; as gunicorn's, twice a worker's share of
         # a burst. More help slow I/O and hurt CPU-bound views (they share one interpreter lock).
         "blocking_threads": worker_threads(environ),
-        # Connections waiting to be accepted, and requests a worker takes in at once (they queue
-        # for its threads): room for a burst, so a thousand slow clients cannot lock others out.
+        # Connections waiting to be accepted, and connections a worker serves at once (their
+        # requests queue for its threads; an idle keep-alive connection counts too): room for a
+        # burst, so a thousand slow clients cannot lock others out.
         "backlog": 2048,
         "backpressure": env_int(environ, "GRANIAN_BACKPRESSURE", 2048, minimum=1),
         "http1_settings": HTTP1Settings(
@@ -72,7 +80,9 @@ def granian_options(
         ),
         # On SIGTERM, in-flight requests get this long to finish before workers are killed.
         "workers_kill_timeout": env_int(environ, "GRANIAN_GRACEFUL_TIMEOUT", 30, minimum=1),
-        # A worker that dies (a crash, the OOM killer) is replaced rather than leaving fewer.
+        # A worker that dies (a crash, the OOM killer) is replaced rather than leaving fewer; one
+        # that dies again within 5.5 s of its replacement stops the whole server (Granian calls
+        # it a crash loop), so the container restarts rather than serving on fewer.
         "respawn_failed_workers": True,
         "respawn_interval": 1.0,
         # JSON logs; the app writes the access log itself, with request id and duration.
@@ -80,6 +90,21 @@ def granian_options(
         "log_dictconfig": logging_config(settings.log_level),
         "log_access": False,
     }
+
+
+def request_environ_only(app: WSGIApp) -> WSGIApp:
+    """`app`, given each request's environ without the process environment Granian copies into
+    it: SECRET_KEY and DATABASE_URL would ride along with every request, and an HTTP_PROXY
+    variable would pass for a request header."""
+    process = dict(os.environ)  # what the worker started with, as Granian copied it
+
+    def served(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        for key, value in process.items():
+            if environ.get(key) == value:  # Granian's own keys override the process's
+                del environ[key]
+        return app(environ, start_response)
+
+    return served
 
 
 def booting_workers_end_on_sigterm(server: Any) -> None:

@@ -11,7 +11,6 @@ so nothing can be smuggled behind it.
 """
 
 import logging
-import os
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import quote
@@ -31,17 +30,13 @@ WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
 def request_fields(environ: dict[str, Any]) -> list[tuple[str, str]]:
-    """The request's header fields, as WSGI keeps them: HTTP_*, and the two CGI names.
-
-    Granian also copies the process environment into every environ (an HTTP_PROXY variable would
-    look like a header): a field is what differs from the process's own value.
-    """
-    fields = []
-    for key, value in environ.items():
-        is_field = key.startswith("HTTP_") or key in ("CONTENT_TYPE", "CONTENT_LENGTH")
-        if is_field and os.environ.get(key) != value:
-            fields.append((key.removeprefix("HTTP_").replace("_", "-"), value))
-    return fields
+    """The request's header fields, as WSGI keeps them: HTTP_*, and the two CGI names (the
+    process environment already left out: granian_server.request_environ_only)."""
+    return [
+        (key.removeprefix("HTTP_").replace("_", "-"), value)
+        for key, value in environ.items()
+        if key.startswith("HTTP_") or key in ("CONTENT_TYPE", "CONTENT_LENGTH")
+    ]
 
 
 def refusal(environ: dict[str, Any], limits: HeaderLimits) -> int | None:

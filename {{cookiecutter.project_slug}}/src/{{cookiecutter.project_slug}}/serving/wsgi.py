@@ -5,11 +5,12 @@ import os
 
 from .. import create_app
 from ..settings import load_header_limits
+from .granian_server import request_environ_only
 from .http_limits import LimitRequestHead
 
 app = create_app()
-# What Granian serves (granian_server.py): the header limits first.
-served = LimitRequestHead(app, load_header_limits(os.environ))
+# What Granian serves (granian_server.py): the request's own environ, then the header limits.
+served = request_environ_only(LimitRequestHead(app, load_header_limits(os.environ)))
 {%- else -%}
 """WSGI entry point: `gunicorn --config gunicorn.conf.py {{ cookiecutter.project_slug }}.serving.wsgi:app`."""
 

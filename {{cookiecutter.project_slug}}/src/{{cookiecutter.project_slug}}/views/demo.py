@@ -39,7 +39,7 @@ def parse_seconds(raw: str) -> float:
 @bp.get("/slow")
 def slow() -> dict[str, object]:
     seconds = parse_seconds(request.args.get("seconds", "1"))
-    # Blocking I/O holds this thread; gunicorn's other threads keep serving meanwhile.
+    # Blocking I/O holds this thread; the worker's other threads keep serving meanwhile.
     time.sleep(seconds)
     return {"slept": seconds, "interface": INTERFACE}
 {% else %}
