@@ -6,9 +6,9 @@ the limit without an error, so the view would see a silently truncated body. Thi
 reads such a body up to one byte past the limit: within it, the view gets the whole body with its
 length declared; past it, the request declares that length and Flask answers its usual JSON 413.
 
-The servers tell Werkzeug that they end each body themselves (wsgi.input_terminated), and they do, but a
-client that hangs up halfway leaves a short body, which Flask would take for the whole one (a
-truncated upload stored as if complete). DeclaredLength makes that a 400 instead.
+The servers tell Werkzeug that they end each body themselves (wsgi.input_terminated), and they
+do, but a client that hangs up halfway leaves a short body, which Flask would take for the whole
+one (a truncated upload stored as if complete). DeclaredLength makes that a 400 instead.
 """
 
 import io
