@@ -182,8 +182,9 @@ def _bake_and_install(
 def serve_command(
     mode: str, project: Path, venv: Path, app: str, http: str | None = None
 ) -> list[str]:
-    """The mode's production server (gunicorn.conf.py or asgi_server.main) serving `app`; `http`
-    replaces uvicorn's HTTP protocol (the generated one applies the header limits)."""
+    """The mode's production server (gunicorn.conf.py, granian_server.main or asgi_server.main)
+    serving `app`; `http` replaces uvicorn's HTTP protocol (the generated one applies the header
+    limits)."""
     if mode == "wsgi":
         return [str(venv / "bin" / "gunicorn"), "-c", "gunicorn.conf.py", app]
     if is_granian(mode):

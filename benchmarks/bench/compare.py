@@ -14,7 +14,7 @@ from functools import partial
 from pathlib import Path
 
 from .baking import WORKING_TREE, Template, bake_and_install, serve_command, served_app
-from .config import ROOT
+from .config import MODES, ROOT
 from .database_rows import measure_database
 from .database_setups import QUERY_LABELS, DatabaseSetup, database_setup
 from .machine import machine_info
@@ -131,6 +131,16 @@ def compare(options, modes: list[str], database_rows: list, output: Path) -> Non
         workdir = Path(tmp)
         before = template_at(options.compare, workdir)
         templates = {"before": before, "after": WORKING_TREE}
+        # A mode the older template cannot bake (it lacks the question) has no "before".
+        asked = json.loads((before.root / "cookiecutter.json").read_text())
+        skipped = [
+            mode
+            for mode in modes
+            if not all(answer.split("=")[0] in asked for answer in MODES[mode])
+        ]
+        for mode in skipped:
+            print(f"compare: {mode} left out, {before.name} cannot generate it", flush=True)
+        modes = [mode for mode in modes if mode not in skipped]
         # Both sides of a row are baked and installed before either is measured.
         http = [
             (

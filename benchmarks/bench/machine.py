@@ -11,6 +11,7 @@ REPORTED_PACKAGES = {
     "flask",
     "werkzeug",
     "gunicorn",
+    "granian",
     "uvicorn",
     "asgiref",
     "quart",
