@@ -9,10 +9,14 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
+
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -67,6 +71,23 @@ class Server:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
         return self.process.wait(timeout)
+
+
+def wait_for(condition: Callable[[], T], timeout: float = 20) -> T:
+    """Poll `condition` until it is truthy or `timeout` passes; its last value."""
+    deadline = time.monotonic() + timeout
+    while not (result := condition()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return result
+
+
+def refused(port: int) -> bool:
+    """Whether a connection to `port` is refused (the server no longer listens)."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    except ConnectionRefusedError:
+        return True
+    return False
 
 
 LAUNCHER = "{{ cookiecutter.project_slug }}.serving.{{ "granian_server" if cookiecutter.__server == "granian" else "asgi_server" }}"

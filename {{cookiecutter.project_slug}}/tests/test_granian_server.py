@@ -3,7 +3,6 @@
 import json
 import os
 import signal
-import socket
 import threading
 import time
 from pathlib import Path
@@ -13,6 +12,8 @@ import pytest
 import real_server
 from {{ cookiecutter.project_slug }}.serving import granian_server
 from {{ cookiecutter.project_slug }}.settings import load_header_limits, load_settings
+
+wait_for, refused = real_server.wait_for, real_server.refused
 
 
 @pytest.fixture(autouse=True)
@@ -67,21 +68,6 @@ def test_bad_app_settings_stop_the_start(monkeypatch):
     monkeypatch.delenv("SECRET_KEY", raising=False)
     with pytest.raises(SystemExit, match="SECRET_KEY is required in production"):
         granian_server.main()
-
-
-def wait_for(condition, timeout: float = 20):
-    deadline = time.monotonic() + timeout
-    while not (result := condition()) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return result
-
-
-def refused(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=2).close()
-    except ConnectionRefusedError:
-        return True
-    return False
 
 
 def test_sigterm_drains_every_worker_and_refuses_new_connections(tmp_path):

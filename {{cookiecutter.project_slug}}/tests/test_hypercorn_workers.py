@@ -4,28 +4,12 @@ replaced, and a worker that cannot boot stopping the server rather than dying fo
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 
-from real_server import start_server
-
-
-def wait_for(condition, timeout: float = 20):
-    deadline = time.monotonic() + timeout
-    while not (result := condition()) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return result
-
-
-def refused(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=2).close()
-    except ConnectionRefusedError:
-        return True
-    return False
+from real_server import refused, start_server, wait_for
 
 
 def test_sigterm_drains_every_worker_and_refuses_new_connections(tmp_path):

@@ -149,7 +149,7 @@ Environment = Annotated[AppEnv, one_of(AppEnv)]
 
 class HeaderLimits(FromEnvironment):
     """What one request may send before its body: gunicorn's settings and defaults, which the
-    other servers' modes apply too (serving/http_limits.py). Past them: 414 for the line, 431 for the
+    other servers apply too (serving/http_limits.py). Past them: 414 for the line, 431 for the
     headers. The ceilings are gunicorn's own for the first two; the third keeps a header sane."""
 
     # bytes of "GET /path?query HTTP/1.1" (uvicorn: of its "/path?query")
