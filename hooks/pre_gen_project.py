@@ -135,13 +135,13 @@ def check_server(interface: str, wsgi_server: str, asgi_server: str) -> str | No
     default for the other interface, so `cruft update` replays old answers unchanged."""
     if asgi_server != "uvicorn" and interface != "asgi":
         return (
-            f"asgi_server '{asgi_server}' needs interface 'asgi', not '{interface}': for WSGI, "
-            f"answer wsgi_server (e.g. interface=asgi asgi_server={asgi_server})."
+            f"asgi_server '{asgi_server}' needs interface 'asgi', not '{interface}' (e.g. "
+            f"interface=asgi asgi_server={asgi_server}); WSGI's servers are wsgi_server's answers."
         )
     if wsgi_server != "gunicorn" and interface != "wsgi":
         return (
-            f"wsgi_server '{wsgi_server}' needs interface 'wsgi', not '{interface}': for ASGI, "
-            f"answer asgi_server (e.g. interface=wsgi wsgi_server={wsgi_server})."
+            f"wsgi_server '{wsgi_server}' needs interface 'wsgi', not '{interface}' (e.g. "
+            f"interface=wsgi wsgi_server={wsgi_server}); ASGI's servers are asgi_server's answers."
         )
     return None
 

@@ -55,6 +55,7 @@ def test_the_settings_come_from_the_environment():
         ("GRANIAN_THREADS", "0"),
         ("GRANIAN_GRACEFUL_TIMEOUT", "soon"),
         ("GRANIAN_HEADER_READ_TIMEOUT", "0"),
+        ("LIMIT_REQUEST_FIELDS", "101"),  # within the setting's range, past what Granian takes
     ],
 )
 def test_a_malformed_variable_stops_the_start_with_one_line_naming_it(monkeypatch, name, value):
@@ -149,3 +150,22 @@ def test_a_stop_while_a_worker_boots_is_not_held_up_by_it(tmp_path):
         assert time.monotonic() - started < 3  # not held up by the booting worker
     finally:
         server.stop()
+
+
+def test_workers_end_when_the_master_is_killed(tmp_path):
+    """A master killed with SIGKILL must not leave its workers serving on the port."""
+    server = real_server.start_server(tmp_path, WEB_CONCURRENCY="2")
+    workers = wait_for(lambda: len(server.workers()) == 2 and server.workers())
+    assert workers, "two workers did not start"
+    server.process.kill()
+    server.process.wait(10)
+
+    def alive() -> list[int]:
+        return [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+
+    try:
+        assert wait_for(lambda: not alive(), 10), "the workers outlived the master"
+        assert refused(server.port)
+    finally:
+        for pid in alive():  # orphans of a failed run: stop them by PID
+            os.kill(pid, signal.SIGKILL)

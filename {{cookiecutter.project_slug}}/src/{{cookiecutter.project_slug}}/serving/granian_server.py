@@ -9,7 +9,9 @@ thread: slow clients cost it a connection each, not a thread, so it faces them w
 front. A request reaches Flask once its head is complete, on one of the worker's threads.
 """
 
+import ctypes
 import os
+import signal
 import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -41,12 +43,20 @@ from .metrics_directory import (
 APP = "{{ cookiecutter.project_slug }}.serving.wsgi:served"
 
 
+# Granian's parser (hyper) refuses a request with more header fields than this, with a 431.
+MOST_FIELDS = 100
+
+
 def granian_options(
     settings: Settings,
     limits: HeaderLimits,
     environ: Mapping[str, str],
 ) -> dict[str, Any]:
     """Granian's settings, each from its variable; raises SettingsError on a bad value."""
+    if limits.fields > MOST_FIELDS:
+        raise SettingsError(
+            f"LIMIT_REQUEST_FIELDS={limits.fields} is more than Granian takes ({MOST_FIELDS})"
+        )
     host = env_str(environ, "HOST", "0.0.0.0")
     return {
         "address": host.strip("[]"),
@@ -129,6 +139,29 @@ def booting_workers_end_on_sigterm(server: Any) -> None:
     server.signal_handler_interrupt = handler
 
 
+# prctl(2): the signal a process gets when its parent dies.
+PR_SET_PDEATHSIG = 1
+
+
+def workers_end_with_the_master() -> None:
+    """Each worker forked from here gets SIGTERM when the master dies, however it dies.
+
+    gunicorn's workers notice a dead master themselves; Granian's do not, so a master killed with
+    SIGKILL (the OOM killer, a stop that timed out) left its workers serving on the port, with no
+    one to stop them. Linux only (prctl); elsewhere, as Granian does.
+    """
+    if sys.platform != "linux":
+        return
+    master = os.getpid()
+
+    def in_each_worker() -> None:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != master:  # the master died before the line above
+            os._exit(0)
+
+    os.register_at_fork(after_in_child=in_each_worker)
+
+
 def main(app: str = APP) -> None:
     """Serve `app` (an import string, so each worker process imports it afresh; the template's
     benchmark serves its own)."""
@@ -150,6 +183,7 @@ def main(app: str = APP) -> None:
 
     server = Server(app, **options)
     booting_workers_end_on_sigterm(server)
+    workers_end_with_the_master()
     try:
         server.serve()
     finally:
