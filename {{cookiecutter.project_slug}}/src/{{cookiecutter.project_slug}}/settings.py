@@ -33,7 +33,7 @@ LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 # Values people copy from examples; a production service must not sign sessions with them.
 PLACEHOLDER_SECRETS = {"change-me", "changeme", "secret", "dev", "development", "replace-me"}
 MIN_SECRET_LENGTH = 32
-SECRET_HINT = 'generate one with: python -c "import secrets; print(secrets.token_hex(32))"'
+SECRET_HINT = 'generate one with: python3 -c "import secrets; print(secrets.token_hex(32))"'
 # Their values never appear in a message: a signing key, and a URL that may hold a password.
 SECRET_VARIABLES = {"SECRET_KEY", "DATABASE_URL"}
 # OTEL_TRACES_EXPORTER's values this service ships an exporter for.
