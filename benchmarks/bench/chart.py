@@ -62,6 +62,9 @@ def chart(results, path: Path) -> None:
     for axis, scenario in zip(axes[1:], ("slow 0.1 s", "slow 1 s"), strict=True):
         runs = [run_ for name in labels for run_ in results[name]["runs"]]
         levels = sorted({run_["connections"] for run_ in runs if run_["scenario"] == scenario})
+        if not levels:  # a --quick run measures `/` only
+            axis.set_title(f"/slow, {scenario} per request: not run")
+            continue
         height = 0.8 / max(len(levels), 1)
         for index, level in enumerate(levels):
             found = [find(results, name, scenario, level) or {} for _, name in shown]

@@ -63,7 +63,7 @@ class DatabaseSetup(Setup):
 
 
 def database_levels(quick: bool) -> tuple[int, ...]:
-    return (64, 256) if quick else (64, 256, 1024)
+    return (64,) if quick else (64, 256, 1024)
 
 
 def fresh_database_url(database: str, name: str, workdir: Path, cluster) -> str:

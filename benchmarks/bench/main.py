@@ -27,7 +27,8 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     options, http_names, database_rows = parse_options()
     output = output_dir(options)
-    duration = 5 if options.quick else 10
+    # --quick, a smoke run under 5 minutes on 2 cores: one short row per setup.
+    duration, warm_up_s = (3, 1) if options.quick else (10, 3)
     output.mkdir(parents=True, exist_ok=True)
     if options.compare:
         compare(options, [name for name in http_names if name in MODES], database_rows, output)
@@ -36,7 +37,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as workdir:
         if http_names:
             chosen = [s for s in setups(Path(workdir), options.quick) if s.name in http_names]
-            results = {setup.name: measure(setup, duration) for setup in chosen}
+            results = {setup.name: measure(setup, duration, warm_up_s) for setup in chosen}
         if database_rows:
             db = run_database_rows(database_rows, Path(workdir), options.quick)
         if "quart" in results and not options.quick:

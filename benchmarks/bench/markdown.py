@@ -4,6 +4,11 @@ from .database_report import database_sections, summary_rows
 from .targets import find, verdicts
 
 
+def p99(run_) -> str:
+    """A run's p99 latency, or "-" where it did not run (a --quick run has no /cpu row)."""
+    return f"{run_['p99_ms']:.0f} ms" if run_ else "-"
+
+
 def summary(results) -> list[str]:
     """One row per mode: the figures the README publishes."""
 
@@ -32,7 +37,7 @@ def summary(results) -> list[str]:
             f"| {name} | {hello['rps']:.0f}"
             + (f" ({no_metrics['rps']:.0f}; {bare['rps']:.0f})" if bare and no_metrics else "")
             + (f" ({bare['rps']:.0f})" if bare and not no_metrics else "")
-            + f" | {slow[0]} | {slow[1]} | {cpu['p99_ms']:.0f} ms | {errors} "
+            + f" | {slow[0]} | {slow[1]} | {p99(cpu)} | {errors} "
             f"| {outcome['idle_pss_mb']:.0f} MB | {outcome['cold_start_s']} s |"
         )
     return rows
@@ -71,7 +76,7 @@ def servers_side_by_side(results) -> list[str]:
             rows.append(
                 f"| {framework} | {server} | "
                 + " | ".join(cells)
-                + f" | {cpu['p99_ms']:.0f} ms | {results[name]['idle_pss_mb']:.0f} MB "
+                + f" | {p99(cpu)} | {results[name]['idle_pss_mb']:.0f} MB "
                 f"| {results[name]['cold_start_s']} s |"
             )
     return rows if len(rows) > 2 else []
