@@ -50,6 +50,8 @@ def parse_options():
     options = parser.parse_args()
     database_rows = [(mode, database) for database in DATABASES for mode in DEFAULT_SERVER_MODES]
     if not options.only:  # as before: `--only` with no names runs everything
+        if options.quick:  # a smoke run: the data layer on SQLite (`--only postgresql` for more)
+            database_rows = [row for row in database_rows if row[1] == "sqlite"]
         return options, list(HTTP_SETUPS), database_rows
     http, chosen = [], set()
     for name in options.only:
