@@ -18,11 +18,10 @@ GUNICORN_FILES = [
     # loop).
     "deploy/nginx/nginx.conf",
 ]
-ASGI_FILES = [
-    f"src/{PROJECT_SLUG}/serving/asgi.py",
-    f"src/{PROJECT_SLUG}/serving/asgi_server.py",
-]
-# Granian's launcher (WSGI).
+ASGI_FILES = [f"src/{PROJECT_SLUG}/serving/asgi.py"]
+# The launcher of uvicorn and Hypercorn; Granian has its own, for both interfaces.
+ASGI_SERVER_FILES = [f"src/{PROJECT_SLUG}/serving/asgi_server.py"]
+# Granian's launcher (WSGI and ASGI).
 GRANIAN_FILES = [
     f"src/{PROJECT_SLUG}/serving/granian_server.py",
     "tests/test_granian_server.py",
@@ -128,6 +127,8 @@ def main() -> None:
         remove_asgi_files(root)
     else:
         remove_wsgi_files(root)
+    if SERVER not in ("uvicorn", "hypercorn"):
+        remove(root, ASGI_SERVER_FILES)
     if SERVER != "gunicorn":
         remove(root, GUNICORN_FILES)
     if SERVER != "granian":
@@ -140,7 +141,7 @@ def main() -> None:
         remove(root, HYPERCORN_FILES)
     if SERVER not in ("hypercorn", "granian"):
         remove(root, REAL_SERVER_FILES)
-    if not (SERVER == "hypercorn" and FRAMEWORK == "quart"):
+    if not (SERVER in ("hypercorn", "granian") and FRAMEWORK == "quart"):
         remove(root, WEBSOCKET_DRAIN_FILES)
     if FRAMEWORK == "quart":
         remove_flask_files(root)

@@ -32,6 +32,7 @@ SERVERS = {
     "granian_wsgi": {"interface": "wsgi", "wsgi_server": "granian"},
     "uvicorn": {"interface": "asgi", "asgi_server": "uvicorn"},
     "hypercorn": {"interface": "asgi", "asgi_server": "hypercorn"},
+    "granian": {"interface": "asgi", "asgi_server": "granian"},
 }
 COMBINATIONS = {
     f"{server}-{framework}-{database}": {
@@ -46,6 +47,8 @@ COMBINATIONS = {
         ("uvicorn", "quart"),
         ("hypercorn", "flask"),
         ("hypercorn", "quart"),
+        ("granian", "flask"),
+        ("granian", "quart"),
     )
     for database in ("sqlite", "postgresql", "none")
 }

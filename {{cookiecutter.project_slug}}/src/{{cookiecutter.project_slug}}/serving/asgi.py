@@ -2,12 +2,12 @@
 """ASGI entry point: Quart is an ASGI application already."""
 
 import gc
-{%- if cookiecutter.asgi_server == "hypercorn" %}
+{%- if cookiecutter.asgi_server in ("hypercorn", "granian") %}
 import os
 {%- endif %}
 
 from .. import create_app
-{%- if cookiecutter.asgi_server == "hypercorn" %}
+{%- if cookiecutter.asgi_server in ("hypercorn", "granian") %}
 from ..settings import load_header_limits
 from .http_limits import LimitRequestHead
 from .websocket_drain import CloseWebSocketsOnDrain
@@ -19,9 +19,9 @@ from .websocket_drain import CloseWebSocketsOnDrain
 gc.set_threshold(50_000, 20, 10)
 
 app = create_app()
-{%- if cookiecutter.asgi_server == "hypercorn" %}
-# What Hypercorn serves (asgi_server.py): the header limits first, then WebSockets that close
-# when the worker drains.
+{%- if cookiecutter.asgi_server in ("hypercorn", "granian") %}
+# What {{ "Hypercorn" if cookiecutter.asgi_server == "hypercorn" else "Granian" }} serves ({{ "asgi_server.py" if cookiecutter.asgi_server == "hypercorn" else "granian_server.py" }}): the header limits first, then WebSockets that
+# close when the worker drains.
 served = LimitRequestHead(CloseWebSocketsOnDrain(app), load_header_limits(os.environ))
 {%- endif %}
 {%- else -%}
@@ -30,7 +30,7 @@ served = LimitRequestHead(CloseWebSocketsOnDrain(app), load_header_limits(os.env
 import os
 
 from .. import create_app
-{%- if cookiecutter.asgi_server == "hypercorn" %}
+{%- if cookiecutter.asgi_server in ("hypercorn", "granian") %}
 from ..settings import load_header_limits, worker_threads
 from .asgi_adapter import ThreadPoolWsgiToAsgi
 from .http_limits import LimitRequestHead
@@ -40,8 +40,8 @@ from .asgi_adapter import ThreadPoolWsgiToAsgi
 {%- endif %}
 
 app = ThreadPoolWsgiToAsgi(create_app(), max_threads=worker_threads(os.environ))
-{%- if cookiecutter.asgi_server == "hypercorn" %}
-# What Hypercorn serves (asgi_server.py): the header limits first.
+{%- if cookiecutter.asgi_server in ("hypercorn", "granian") %}
+# What {{ "Hypercorn" if cookiecutter.asgi_server == "hypercorn" else "Granian" }} serves ({{ "asgi_server.py" if cookiecutter.asgi_server == "hypercorn" else "granian_server.py" }}): the header limits first.
 served = LimitRequestHead(app, load_header_limits(os.environ))
 {%- endif %}
 {%- endif %}

@@ -6,17 +6,26 @@ What `make serve` and the Docker image run:
 
 Granian reads each request's line and headers on its own event loop (Rust), not on a worker
 thread: slow clients cost it a connection each, not a thread, so it faces them with no proxy in
-front. A request reaches Flask once its head is complete, on one of the worker's threads.
+front. {% if cookiecutter.interface == "wsgi" %}A request reaches Flask once its head is complete, on one of the worker's threads.{% elif cookiecutter.__framework == "flask" %}A request reaches the adapter (asgi_adapter.py) once its head is complete, on the
+worker's event loop; the adapter runs Flask on its own pool of threads.{% else %}A request reaches Quart once its head is complete, on the worker's event loop.{% endif %}
 """
 
+{%- if cookiecutter.__framework == "quart" %}
+
+import asyncio
+{%- endif %}
 import ctypes
 import os
 import signal
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import {% if cookiecutter.interface == "wsgi" %}Iterable, {% endif %}Mapping
 from typing import Any
 
-from granian.constants import HTTPModes, Interfaces
+{%- if cookiecutter.__framework == "quart" %}
+
+import granian._signals
+{%- endif %}
+from granian.constants import HTTPModes, Interfaces{% if cookiecutter.interface == "asgi" %}, Loops{% endif %}
 from granian.http import HTTP1Settings
 from granian.log import LogLevels
 from granian.server import Server
@@ -30,9 +39,13 @@ from ..settings import (
     env_str,
     load_header_limits,
     load_settings,
+{%- if cookiecutter.__framework == "flask" %}
     worker_threads,
+{%- endif %}
 )
+{%- if cookiecutter.interface == "wsgi" %}
 from .http_limits import StartResponse, WSGIApp
+{%- endif %}
 from .metrics_directory import (
     ENVIRONMENT_VARIABLE,
     prepare_metrics_directory,
@@ -40,7 +53,7 @@ from .metrics_directory import (
 )
 
 # Each worker process imports it afresh: the app behind the header limits (http_limits.py).
-APP = "{{ cookiecutter.project_slug }}.serving.wsgi:served"
+APP = "{{ cookiecutter.project_slug }}.serving.{{ cookiecutter.interface }}:served"
 
 
 # Granian's parser (hyper) refuses a request with more header fields than this, with a 431.
@@ -61,19 +74,44 @@ def granian_options(
     return {
         "address": host.strip("[]"),
         "port": env_int(environ, "PORT", 8000, minimum=1),
+{%- if cookiecutter.interface == "wsgi" %}
         "interface": Interfaces.WSGI,
         "websockets": False,  # WSGI has none
+{%- elif cookiecutter.__framework == "flask" %}
+        # ASGI without lifespan: the adapter has no startup or shutdown work to run.
+        "interface": Interfaces.ASGINL,
+        "websockets": False,  # the adapter speaks HTTP only
+        "loop": Loops.uvloop,
+{%- else %}
+        # Quart runs its before_serving and after_serving hooks through the lifespan protocol.
+        "interface": Interfaces.ASGI,
+        # Granian has no bound of its own on a WebSocket message below its library's 64 MiB; the
+        # app closes past WS_MAX_MESSAGE_BYTES with its own code and reason (views/realtime.py).
+        "websockets": True,
+        "loop": Loops.uvloop,
+{%- endif %}
         # HTTP/1.1 only. Ready for HTTP/2 as well, Granian (2.8) waits with no time limit for a
         # connection's first bytes, and for an HTTP/2 request's headers: measured, a silent
         # connection stayed open, where HTTP/1.1 alone closes it after the header timeout below.
         # Each open connection holds one of the backpressure slots, so unbounded ones would lock
         # everyone out. HTTP/2 belongs at the ingress.
         "http": HTTPModes.http1,
+{%- if cookiecutter.interface == "wsgi" %}
         # Processes: a fixed 4, as gunicorn's, measured on 2 cores (about two per core).
         "workers": env_int(environ, "WEB_CONCURRENCY", 4, minimum=1),
         # Threads run the views, and mostly wait on I/O; as gunicorn's, twice a worker's share of
         # a burst. More help slow I/O and hurt CPU-bound views (they share one interpreter lock).
         "blocking_threads": worker_threads(environ),
+{%- elif cookiecutter.__framework == "flask" %}
+        # Processes: about two per core; each runs Flask on the adapter's own pool of ASGI_THREADS
+        # threads (read again by asgi.py in each worker), so one process holds many slow requests.
+        "workers": env_int(environ, "WEB_CONCURRENCY", 4, minimum=1),
+        "blocking_threads": 1,  # Granian's ASGI takes one: the loop's
+{%- else %}
+        # Processes: one per core; each serves any number of requests on its event loop.
+        "workers": env_int(environ, "WEB_CONCURRENCY", 2, minimum=1),
+        "blocking_threads": 1,  # Granian's ASGI takes one: the loop's
+{%- endif %}
         # Connections waiting to be accepted, and connections a worker serves at once (their
         # requests queue for its threads; an idle keep-alive connection counts too): room for a
         # burst, so a thousand slow clients cannot lock others out.
@@ -102,6 +140,9 @@ def granian_options(
     }
 
 
+{%- if cookiecutter.interface == "wsgi" %}
+
+
 def request_environ_only(app: WSGIApp) -> WSGIApp:
     """`app`, given each request's environ without the process environment Granian copies into
     it: SECRET_KEY and DATABASE_URL would ride along with every request, and an HTTP_PROXY
@@ -115,6 +156,40 @@ def request_environ_only(app: WSGIApp) -> WSGIApp:
         return app(environ, start_response)
 
     return served
+{%- endif %}
+{%- if cookiecutter.__framework == "quart" %}
+
+
+# Set in each worker once it drains: open WebSockets close on it (websocket_drain.py).
+_draining: asyncio.Event | None = None
+
+
+def draining() -> asyncio.Event:
+    """This worker's drain, as an event on its loop."""
+    global _draining
+    if _draining is None:
+        _draining = asyncio.Event()
+    return _draining
+
+
+def websockets_learn_of_the_drain() -> None:
+    """Each worker sets draining() when its stop signal arrives.
+
+    Granian stops accepting on SIGTERM but leaves open WebSockets be until
+    GRANIAN_GRACEFUL_TIMEOUT, when the master kills the worker: the client sees the connection
+    drop, with no close code. A worker sets its stop signal's handler up with
+    granian._signals.set_loop_signals (Granian 2.8, looked up as each worker starts); ours adds
+    a callback to the event it returns, so websocket_drain.py can close them at once with 1012.
+    """
+    set_loop_signals = granian._signals.set_loop_signals
+
+    def with_the_drain(loop: asyncio.AbstractEventLoop) -> Any:
+        stop = set_loop_signals(loop)
+        stop.add_cb(lambda: loop.call_soon_threadsafe(draining().set))
+        return stop
+
+    granian._signals.set_loop_signals = with_the_drain  # type: ignore[assignment]
+{%- endif %}
 
 
 def booting_workers_end_on_sigterm(server: Any) -> None:
@@ -169,7 +244,10 @@ def main(app: str = APP) -> None:
     try:
         # Check the app's settings once here, so a bad value stops us before workers start.
         settings = load_settings(environ)
-        limits = load_header_limits(environ)  # read again by wsgi.py in each worker
+        limits = load_header_limits(environ)  # read again by {{ cookiecutter.interface }}.py in each worker
+{%- if cookiecutter.__framework == "flask" and cookiecutter.interface == "asgi" %}
+        worker_threads(environ)  # read again by asgi.py in each worker
+{%- endif %}
         options = granian_options(settings, limits, environ)
         # Metrics: each worker writes its own files to one directory, ready before they start
         # (middleware/metrics.py tells a dead worker by the lock it dropped). A single process
@@ -184,6 +262,9 @@ def main(app: str = APP) -> None:
     server = Server(app, **options)
     booting_workers_end_on_sigterm(server)
     workers_end_with_the_master()
+{%- if cookiecutter.__framework == "quart" %}
+    websockets_learn_of_the_drain()
+{%- endif %}
     try:
         server.serve()
     finally:

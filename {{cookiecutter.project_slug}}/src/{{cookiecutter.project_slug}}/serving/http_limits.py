@@ -76,6 +76,16 @@ class LimitRequestHead:
         )
         return [body]
 
+{%- elif cookiecutter.asgi_server == "granian" -%}
+"""gunicorn's limits on what a request sends before its body, in front of the app under Granian.
+
+Granian bounds a request's head as a whole (its read buffer) and counts at most 100 fields, but
+takes one long line or one huge header: the app would get them all. This middleware applies
+LIMIT_REQUEST_LINE, LIMIT_REQUEST_FIELDS and LIMIT_REQUEST_FIELD_SIZE (settings.HeaderLimits) to
+the parsed request, and answers 414 or 431 as gunicorn does, and as the uvicorn modes' parser
+does, before the app sees the request. It also refuses, with 400, a request framed both by
+Content-Length and by chunks (RFC 9112 section 6.3), as the other ASGI modes do.
+"""
 {%- elif cookiecutter.asgi_server == "hypercorn" -%}
 """gunicorn's limits on what a request sends before its body, in front of the app under Hypercorn.
 
@@ -88,6 +98,8 @@ applies LIMIT_REQUEST_LINE, LIMIT_REQUEST_FIELDS and LIMIT_REQUEST_FIELD_SIZE
 It also refuses, with 400, a request framed both by Content-Length and by chunks, which Hypercorn's
 parser (h11) would serve by its chunks while keeping the connection open.
 """
+{%- endif %}
+{%- if cookiecutter.asgi_server in ("hypercorn", "granian") %}
 
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -95,7 +107,7 @@ from typing import Any
 
 from ..settings import HeaderLimits
 
-logger = logging.getLogger("hypercorn.error")
+logger = logging.getLogger("{{ 'hypercorn.error' if cookiecutter.asgi_server == 'hypercorn' else '_granian' }}")
 REASONS = {
     400: "Bad Request",
     414: "Request-URI Too Long",
@@ -145,11 +157,11 @@ class LimitRequestHead:
         ]
         if scope.get("http_version") in ("1.0", "1.1"):
             headers.append((b"connection", b"close"))
-        # A refused WebSocket handshake gets the same answer (Hypercorn's HTTP response extension).
+        # A refused WebSocket handshake gets the same answer (the server's HTTP response extension).
         prefix = "websocket.http.response" if scope["type"] == "websocket" else "http.response"
         await send({"type": f"{prefix}.start", "status": status, "headers": headers})
         await send({"type": f"{prefix}.body", "body": body})
-{%- else -%}
+{%- elif cookiecutter.interface == "asgi" -%}
 """uvicorn's HTTP protocol with gunicorn's limits on what a request sends before its body.
 
 uvicorn's httptools parser keeps every header a client sends, however many and however long:

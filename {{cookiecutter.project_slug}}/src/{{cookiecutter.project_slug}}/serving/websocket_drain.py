@@ -1,16 +1,23 @@
 """Close open WebSockets when a worker drains, as uvicorn does: code 1012, "server restarting".
 
+{% if cookiecutter.asgi_server == "hypercorn" -%}
 Hypercorn leaves WebSockets open on shutdown until the graceful timeout, then cancels them (the
 client sees 1011, the log an error), although a WebSocket may live for hours and the client only
 needs to hear that it should reconnect. This middleware closes each one as soon as its worker
 starts to drain (hypercorn_workers.draining) and tells the app the client has gone.
+{%- else -%}
+Granian leaves WebSockets open on shutdown until the graceful timeout, then the worker is killed
+(the client sees the connection drop, with no close code), although a WebSocket may live for hours
+and the client only needs to hear that it should reconnect. This middleware closes each one as
+soon as its worker starts to drain (granian_server.draining) and tells the app the client has gone.
+{%- endif %}
 """
 
 import asyncio
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from .hypercorn_workers import draining
+from .{{ 'hypercorn_workers' if cookiecutter.asgi_server == 'hypercorn' else 'granian_server' }} import draining
 
 # ASGI, as loosely as the servers and frameworks agree on it.
 Message = MutableMapping[str, Any]
