@@ -21,6 +21,8 @@ MODES = {
     "quart": {"interface": "asgi", "asgi_framework": "quart"},
     "asgi_hypercorn": {"interface": "asgi", "asgi_framework": "flask", "asgi_server": "hypercorn"},
     "quart_hypercorn": {"interface": "asgi", "asgi_framework": "quart", "asgi_server": "hypercorn"},
+    "asgi_granian": {"interface": "asgi", "asgi_framework": "flask", "asgi_server": "granian"},
+    "quart_granian": {"interface": "asgi", "asgi_framework": "quart", "asgi_server": "granian"},
 }
 
 # Tests about the framework or the database rather than the server (adding a resource, with its

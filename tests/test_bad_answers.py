@@ -61,6 +61,7 @@ def test_good_answers_generate_the_named_directory(tmp_path):
         ("python_version=2.7", "2.7"),
         ("asgi_framework=quart", "asgi_framework 'quart' needs interface 'asgi', not 'wsgi'"),
         ("asgi_server=hypercorn", "asgi_server 'hypercorn' needs interface 'asgi', not 'wsgi'"),
+        ("asgi_server=granian", "asgi_server 'granian' needs interface 'asgi', not 'wsgi'"),
         ("asgi_server=daphne", "daphne"),
         ("interface=asgi wsgi_server=granian", "wsgi_server 'granian' needs interface 'wsgi'"),
         ("wsgi_server=waitress", "waitress"),

@@ -77,7 +77,8 @@ GUNICORN_FILES = ["gunicorn.conf.py", "tests/test_gunicorn_conf.py", "deploy/ngi
 GRANIAN_FILES = ["src/{slug}/serving/granian_server.py", "tests/test_granian_server.py"]
 HTTP_LIMITS_FILES = ["src/{slug}/serving/http_limits.py", "tests/test_http_limits.py"]
 REAL_SERVER_FILES = ["tests/real_server.py"]
-ASGI_FILES = ["src/{slug}/serving/asgi.py", "src/{slug}/serving/asgi_server.py"]
+ASGI_FILES = ["src/{slug}/serving/asgi.py"]
+ASGI_SERVER_FILES = ["src/{slug}/serving/asgi_server.py"]
 ADAPTER_FILES = ["src/{slug}/serving/asgi_adapter.py", "tests/test_asgi.py"]
 WEBSOCKET_FILES = ["src/{slug}/views/realtime.py", "tests/test_websocket.py"]
 FLASK_FILES = ["src/{slug}/middleware/body_limit.py", "tests/test_body_limit.py"]
@@ -93,14 +94,28 @@ MODE_FILES = {
     ("wsgi", "flask", "granian"): (
         WSGI_FILES + GRANIAN_FILES + HTTP_LIMITS_FILES + REAL_SERVER_FILES + FLASK_FILES
     ),
-    ("asgi", "flask", "uvicorn"): ASGI_FILES + HTTP_LIMITS_FILES + ADAPTER_FILES + FLASK_FILES,
-    ("asgi", "quart", "uvicorn"): ASGI_FILES + HTTP_LIMITS_FILES + WEBSOCKET_FILES,
+    ("asgi", "flask", "uvicorn"): (
+        ASGI_FILES + ASGI_SERVER_FILES + HTTP_LIMITS_FILES + ADAPTER_FILES + FLASK_FILES
+    ),
+    ("asgi", "quart", "uvicorn"): (
+        ASGI_FILES + ASGI_SERVER_FILES + HTTP_LIMITS_FILES + WEBSOCKET_FILES
+    ),
     ("asgi", "flask", "hypercorn"): (
-        ASGI_FILES + HTTP_LIMITS_FILES + REAL_SERVER_FILES + ADAPTER_FILES + FLASK_FILES
+        ASGI_FILES + ASGI_SERVER_FILES + HTTP_LIMITS_FILES + REAL_SERVER_FILES + ADAPTER_FILES
     )
+    + FLASK_FILES
     + HYPERCORN_FILES,
     ("asgi", "quart", "hypercorn"): (
-        ASGI_FILES + HTTP_LIMITS_FILES + REAL_SERVER_FILES + WEBSOCKET_FILES + HYPERCORN_FILES
+        ASGI_FILES + ASGI_SERVER_FILES + HTTP_LIMITS_FILES + REAL_SERVER_FILES + WEBSOCKET_FILES
+    )
+    + HYPERCORN_FILES
+    + WEBSOCKET_DRAIN_FILES,
+    ("asgi", "flask", "granian"): (
+        ASGI_FILES + GRANIAN_FILES + HTTP_LIMITS_FILES + REAL_SERVER_FILES + ADAPTER_FILES
+    )
+    + FLASK_FILES,
+    ("asgi", "quart", "granian"): (
+        ASGI_FILES + GRANIAN_FILES + HTTP_LIMITS_FILES + REAL_SERVER_FILES + WEBSOCKET_FILES
     )
     + WEBSOCKET_DRAIN_FILES,
 }

@@ -1,4 +1,9 @@
-"""Each mode's baked project installs, and its own tests and lint pass (`make test lint`)."""
+"""Each mode's baked project installs, and its own tests and lint pass (`make test lint`).
+
+On SQLite, the default, each mode runs its project's whole suite: its server's tests are in it.
+On PostgreSQL and with no database, the suite is about the framework and the data layer, which a
+server does not change: one mode per framework runs it (FRAMEWORK_MODES), and every mode serves.
+"""
 
 import contextlib
 import json
@@ -9,7 +14,9 @@ import subprocess
 import time
 import urllib.request
 
-from conftest import run
+import pytest
+
+from conftest import FRAMEWORK_MODES, run
 from servers import free_port, start_server
 
 JSON = {"Content-Type": "application/json"}
@@ -20,6 +27,7 @@ def test_generated_project_tests_pass(installed_project):
     run(["make", "test", f"VENV={venv}"], cwd=project)
 
 
+@pytest.mark.parametrize("installed_postgres_project", FRAMEWORK_MODES, indirect=True)
 def test_generated_project_tests_pass_on_postgresql(installed_postgres_project, postgres):
     mode, project, venv = installed_postgres_project
     url = postgres.create_database(f"{mode}_generated_tests")
@@ -32,11 +40,14 @@ def test_generated_project_tests_pass_on_postgresql(installed_postgres_project, 
     assert " skipped" not in result.stdout.splitlines()[-1], result.stdout[-2000:]
 
 
-def test_generated_project_without_a_database_passes_its_tests_and_serves(
-    installed_plain_project, tmp_path
-):
-    mode, project, venv = installed_plain_project
+@pytest.mark.parametrize("installed_plain_project", FRAMEWORK_MODES, indirect=True)
+def test_generated_project_without_a_database_passes_its_tests_and_lint(installed_plain_project):
+    _, project, venv = installed_plain_project
     run(["make", "test", "lint", f"VENV={venv}"], cwd=project)
+
+
+def test_generated_project_without_a_database_serves(installed_plain_project, tmp_path):
+    mode, project, venv = installed_plain_project
     server = start_server(project, venv, tmp_path / "server.log")
     try:
         assert server.get_json("/")[2]["message"] == f"Hello from Shop {mode} plain!"
@@ -59,6 +70,7 @@ def http(port, method, path, body=None):
         return response.status, json.loads(response.read())
 
 
+@pytest.mark.parametrize("installed_project", FRAMEWORK_MODES, indirect=True)
 def test_make_dev_serves_the_app_with_the_debug_server(installed_project):
     """`make dev` migrates the SQLite file, then serves: under `flask run` every async view call
     gets a new event loop, and the items views must work there too."""

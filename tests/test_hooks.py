@@ -72,9 +72,11 @@ def test_each_server_question_fits_its_own_interface():
     assert pre_gen.check_server("asgi", "gunicorn", "hypercorn") is None
     assert pre_gen.check_server("asgi", "gunicorn", "uvicorn") is None
     assert pre_gen.check_server("wsgi", "granian", "uvicorn") is None
+    assert pre_gen.check_server("asgi", "gunicorn", "granian") is None
     assert pre_gen.check_server("wsgi", "gunicorn", "uvicorn") is None  # the defaults
     assert "needs interface 'asgi'" in pre_gen.check_server("wsgi", "gunicorn", "hypercorn")
     assert "needs interface 'wsgi'" in pre_gen.check_server("asgi", "granian", "uvicorn")
+    assert "needs interface 'asgi'" in pre_gen.check_server("wsgi", "granian", "granian")
 
 
 def make_tree(root, relative_paths):

@@ -27,6 +27,8 @@ OVERLAP = {
     "quart": 128,
     "asgi_hypercorn": 128,
     "quart_hypercorn": 128,
+    "asgi_granian": 128,
+    "quart_granian": 128,
 }
 # Every server's graceful-timeout variable; each reads its own.
 GRACEFUL_TIMEOUTS = (

@@ -21,6 +21,8 @@ MODES = {
     "quart": ["interface=asgi", "asgi_framework=quart"],
     "asgi_hypercorn": ["interface=asgi", "asgi_framework=flask", "asgi_server=hypercorn"],
     "quart_hypercorn": ["interface=asgi", "asgi_framework=quart", "asgi_server=hypercorn"],
+    "asgi_granian": ["interface=asgi", "asgi_framework=flask", "asgi_server=granian"],
+    "quart_granian": ["interface=asgi", "asgi_framework=quart", "asgi_server=granian"],
 }
 # Each interface on its default server: the modes the database rows and the alternatives run.
 DEFAULT_SERVER_MODES = ("wsgi", "asgi", "quart")

@@ -21,7 +21,17 @@ def summary(results) -> list[str]:
         "| /slow 1 s at 64 / 256 / 1024 | /cpu p99 | non-2xx | idle PSS | cold start |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    order = ("wsgi", "wsgi_granian", "asgi", "asgi_hypercorn", "quart", "quart_hypercorn", "naive")
+    order = (
+        "wsgi",
+        "wsgi_granian",
+        "asgi",
+        "asgi_hypercorn",
+        "asgi_granian",
+        "quart",
+        "quart_hypercorn",
+        "quart_granian",
+        "naive",
+    )
     for name in (n for n in order if n in results):
         outcome = results[name]
         hello = find(results, name, "hello", 64)
@@ -58,8 +68,16 @@ def servers_side_by_side(results) -> list[str]:
     ]
     servers = {
         "Flask (WSGI)": (("gunicorn", "wsgi"), ("Granian", "wsgi_granian")),
-        "Flask": (("uvicorn", "asgi"), ("Hypercorn", "asgi_hypercorn")),
-        "Quart": (("uvicorn", "quart"), ("Hypercorn", "quart_hypercorn")),
+        "Flask": (
+            ("uvicorn", "asgi"),
+            ("Hypercorn", "asgi_hypercorn"),
+            ("Granian", "asgi_granian"),
+        ),
+        "Quart": (
+            ("uvicorn", "quart"),
+            ("Hypercorn", "quart_hypercorn"),
+            ("Granian", "quart_granian"),
+        ),
     }
     for framework, modes in servers.items():
         for server, name in modes:

@@ -34,14 +34,23 @@ def test_the_settings_come_from_the_environment():
             "HOST": "127.0.0.1",
             "PORT": "9001",
             "WEB_CONCURRENCY": "3",
+{%- if cookiecutter.interface == "wsgi" %}
             "GRANIAN_THREADS": "16",
+{%- endif %}
             "GRANIAN_GRACEFUL_TIMEOUT": "12",
             "GRANIAN_HEADER_READ_TIMEOUT": "7",
             "GRANIAN_BACKPRESSURE": "64",
         }
     )
     assert (found["address"], found["port"], found["workers"]) == ("127.0.0.1", 9001, 3)
+{%- if cookiecutter.interface == "wsgi" %}
     assert (found["blocking_threads"], found["workers_kill_timeout"]) == (16, 12)
+{%- else %}
+    # Granian's ASGI runs the app on the worker's event loop: one blocking thread, the loop's.
+    assert (found["blocking_threads"], found["workers_kill_timeout"]) == (1, 12)
+    assert found["interface"] == "{{ 'asginl' if cookiecutter.__framework == 'flask' else 'asgi' }}"
+    assert found["websockets"] is {{ "False" if cookiecutter.__framework == "flask" else "True" }}
+{%- endif %}
     assert found["backpressure"] == 64
     assert found["http1_settings"].header_read_timeout == 7000  # type: ignore[attr-defined]
     assert found["respawn_failed_workers"] is True
@@ -52,7 +61,11 @@ def test_the_settings_come_from_the_environment():
     ("name", "value"),
     [
         ("PORT", "http"),
+{%- if cookiecutter.interface == "wsgi" %}
         ("GRANIAN_THREADS", "0"),
+{%- elif cookiecutter.__framework == "flask" %}
+        ("ASGI_THREADS", "0"),
+{%- endif %}
         ("GRANIAN_GRACEFUL_TIMEOUT", "soon"),
         ("GRANIAN_HEADER_READ_TIMEOUT", "0"),
         ("LIMIT_REQUEST_FIELDS", "101"),  # within the setting's range, past what Granian takes
@@ -118,7 +131,7 @@ import os
 import pathlib
 import time
 
-from {{ cookiecutter.project_slug }}.serving.wsgi import served  # noqa: F401
+from {{ cookiecutter.project_slug }}.serving.{{ cookiecutter.interface }} import served  # noqa: F401
 
 if pathlib.Path(os.environ["SLOW_BOOT_MARKER"]).exists():
     time.sleep(3)

@@ -3,17 +3,23 @@
 (http_limits.py): the real server on 127.0.0.1, over a socket."""
 
 import contextlib
+{%- if cookiecutter.interface == "wsgi" %}
 import os
+{%- endif %}
 import socket
 import time
 from collections.abc import Sequence
 
 import pytest
+{%- if cookiecutter.interface == "wsgi" %}
 from werkzeug.test import Client, EnvironBuilder
+{%- endif %}
 
 import real_server
+{%- if cookiecutter.interface == "wsgi" %}
 from {{ cookiecutter.project_slug }}.serving.granian_server import request_environ_only
 from {{ cookiecutter.project_slug }}.serving.http_limits import LimitRequestHead
+{%- endif %}
 from {{ cookiecutter.project_slug }}.settings import SettingsError, load_header_limits
 
 LIMITS = load_header_limits({})
@@ -161,6 +167,7 @@ def test_past_a_limit_the_answer_is_414_or_431_and_the_server_goes_on(port, head
 
 
 {% if cookiecutter.__server == "granian" -%}
+{%- if cookiecutter.interface == "wsgi" -%}
 @pytest.mark.parametrize(
     ("path", "headers", "status"),
     [
@@ -211,6 +218,7 @@ def test_the_process_environment_is_no_request_header(app, monkeypatch):
     assert status({f"X-{i}": "a" for i in range(LIMITS.fields)}).startswith("431")
 
 
+{% endif -%}
 def test_a_silent_connection_is_closed_after_the_header_read_timeout(port):
     """A client that connects and sends nothing holds a connection slot until the timeout."""
     started = time.monotonic()

@@ -5,7 +5,7 @@ import re
 import signal
 import subprocess
 import sys
-{%- if cookiecutter.interface == "asgi" %}
+{%- if cookiecutter.interface == "asgi" and cookiecutter.asgi_server != "granian" %}
 from pathlib import Path
 from typing import Any
 {%- endif %}
@@ -16,7 +16,7 @@ import pytest
 from {{ cookiecutter.project_slug }}.database.session import get_session
 {% endif -%}
 from {{ cookiecutter.project_slug }}.middleware import metrics
-{%- if cookiecutter.interface == "asgi" %}
+{%- if cookiecutter.interface == "asgi" and cookiecutter.asgi_server != "granian" %}
 from {{ cookiecutter.project_slug }}.serving import asgi_server
 {%- endif %}
 from {{ cookiecutter.project_slug }}.serving.metrics_directory import (
@@ -297,7 +297,7 @@ def test_a_single_worker_keeps_its_metrics_in_memory(monkeypatch):
     with pytest.raises(SystemExit):
         asgi_server.main()
     assert os.environ[ENVIRONMENT_VARIABLE] == ""
-{%- elif cookiecutter.interface == "asgi" %}
+{%- elif cookiecutter.interface == "asgi" and cookiecutter.asgi_server == "uvicorn" %}
 
 
 def test_the_asgi_server_prepares_the_directory_before_uvicorn_and_removes_it(monkeypatch):

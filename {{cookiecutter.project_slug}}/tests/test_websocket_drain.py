@@ -5,7 +5,7 @@ import asyncio
 
 import pytest
 
-from {{ cookiecutter.project_slug }}.serving import hypercorn_workers
+from {{ cookiecutter.project_slug }}.serving import {{ 'hypercorn_workers' if cookiecutter.asgi_server == 'hypercorn' else 'granian_server' }} as workers
 from {{ cookiecutter.project_slug }}.serving.websocket_drain import (
     GOING_AWAY,
     CloseWebSocketsOnDrain,
@@ -17,7 +17,7 @@ WEBSOCKET = {"type": "websocket", "path": "/ws"}
 @pytest.fixture(autouse=True)
 def fresh_drain(monkeypatch):
     """Each test starts in a worker that is not draining (the event is made on first use)."""
-    monkeypatch.setattr(hypercorn_workers, "_draining", None)
+    monkeypatch.setattr(workers, "_draining", None)
 
 
 class Client:
@@ -48,7 +48,7 @@ def serve(app, client, scope=WEBSOCKET, *, drain=False):
         )
         await asyncio.sleep(0)  # the app runs up to its first wait
         if drain:
-            hypercorn_workers.draining().set()
+            workers.draining().set()
         await task
 
     asyncio.run(main())

@@ -10,10 +10,9 @@ front. {% if cookiecutter.interface == "wsgi" %}A request reaches Flask once its
 worker's event loop; the adapter runs Flask on its own pool of threads.{% else %}A request reaches Quart once its head is complete, on the worker's event loop.{% endif %}
 """
 
-{%- if cookiecutter.__framework == "quart" %}
-
+{% if cookiecutter.__framework == "quart" -%}
 import asyncio
-{%- endif %}
+{% endif -%}
 import ctypes
 import os
 import signal
@@ -21,10 +20,9 @@ import sys
 from collections.abc import {% if cookiecutter.interface == "wsgi" %}Iterable, {% endif %}Mapping
 from typing import Any
 
-{%- if cookiecutter.__framework == "quart" %}
-
+{% if cookiecutter.__framework == "quart" -%}
 import granian._signals
-{%- endif %}
+{% endif -%}
 from granian.constants import HTTPModes, Interfaces{% if cookiecutter.interface == "asgi" %}, Loops{% endif %}
 from granian.http import HTTP1Settings
 from granian.log import LogLevels
@@ -184,11 +182,11 @@ def websockets_learn_of_the_drain() -> None:
     set_loop_signals = granian._signals.set_loop_signals
 
     def with_the_drain(loop: asyncio.AbstractEventLoop) -> Any:
-        stop = set_loop_signals(loop)
+        stop = set_loop_signals(loop)  # type: ignore[no-untyped-call]  # Granian's, untyped
         stop.add_cb(lambda: loop.call_soon_threadsafe(draining().set))
         return stop
 
-    granian._signals.set_loop_signals = with_the_drain  # type: ignore[assignment]
+    granian._signals.set_loop_signals = with_the_drain
 {%- endif %}
 
 

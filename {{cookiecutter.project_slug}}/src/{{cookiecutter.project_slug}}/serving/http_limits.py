@@ -83,8 +83,9 @@ Granian bounds a request's head as a whole (its read buffer) and counts at most 
 takes one long line or one huge header: the app would get them all. This middleware applies
 LIMIT_REQUEST_LINE, LIMIT_REQUEST_FIELDS and LIMIT_REQUEST_FIELD_SIZE (settings.HeaderLimits) to
 the parsed request, and answers 414 or 431 as gunicorn does, and as the uvicorn modes' parser
-does, before the app sees the request. It also refuses, with 400, a request framed both by
-Content-Length and by chunks (RFC 9112 section 6.3), as the other ASGI modes do.
+does, before the app sees the request. A request framed both by Content-Length and by chunks
+never reaches it: Granian's parser (hyper) reads it by its chunks and closes the connection after
+the answer, as RFC 9112 section 6.3 asks, so nothing can be smuggled behind it.
 """
 {%- elif cookiecutter.asgi_server == "hypercorn" -%}
 """gunicorn's limits on what a request sends before its body, in front of the app under Hypercorn.
