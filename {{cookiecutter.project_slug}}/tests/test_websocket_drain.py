@@ -5,7 +5,7 @@ import asyncio
 
 import pytest
 
-from {{ cookiecutter.project_slug }}.serving import {{ 'hypercorn_workers' if cookiecutter.asgi_server == 'hypercorn' else 'granian_server' }} as workers
+from {{ cookiecutter.project_slug }}.serving import {{ 'hypercorn_workers' if cookiecutter.asgi_server == 'hypercorn' else 'websocket_drain' }} as workers
 from {{ cookiecutter.project_slug }}.serving.websocket_drain import (
     GOING_AWAY,
     CloseWebSocketsOnDrain,
@@ -118,3 +118,19 @@ def test_http_requests_pass_through_with_the_servers_own_receive_and_send():
     client = Client()
     serve(app, client, {"type": "http", "path": "/"}, drain=True)
     assert seen == [("http", client.receive, client.send)]
+{%- if cookiecutter.asgi_server == "granian" %}
+
+
+def test_open_websockets_are_counted_until_they_end():
+    """granian_server.py lets Granian stop a worker once none is left open."""
+    seen = []
+
+    async def app(scope, receive, send):
+        await send({"type": "websocket.accept"})
+        seen.append(workers.open_websockets())
+        await receive()
+
+    serve(app, Client(), drain=True)
+    assert seen == [1]
+    assert workers.open_websockets() == 0
+{%- endif %}

@@ -49,6 +49,9 @@ from .metrics_directory import (
     prepare_metrics_directory,
     remove_metrics_directory,
 )
+{%- if cookiecutter.__framework == "quart" %}
+from .websocket_drain import draining, open_websockets
+{%- endif %}
 
 # Each worker process imports it afresh: the app behind the header limits (http_limits.py).
 APP = "{{ cookiecutter.project_slug }}.serving.{{ cookiecutter.interface }}:served"
@@ -56,6 +59,10 @@ APP = "{{ cookiecutter.project_slug }}.serving.{{ cookiecutter.interface }}:serv
 
 # Granian's parser (hyper) refuses a request with more header fields than this, with a 431.
 MOST_FIELDS = 100
+{%- if cookiecutter.__framework == "quart" %}
+# The most a worker's stop waits for its open WebSockets to send their close frames.
+WEBSOCKET_CLOSE_SECONDS = 2
+{%- endif %}
 
 
 def granian_options(
@@ -158,32 +165,33 @@ def request_environ_only(app: WSGIApp) -> WSGIApp:
 {%- if cookiecutter.__framework == "quart" %}
 
 
-# Set in each worker once it drains: open WebSockets close on it (websocket_drain.py).
-_draining: asyncio.Event | None = None
+def websockets_close_before_each_worker_stops() -> None:
+    """On its stop signal, a worker first closes its open WebSockets with 1012 (websocket_drain.py),
+    then lets Granian stop it.
 
-
-def draining() -> asyncio.Event:
-    """This worker's drain, as an event on its loop."""
-    global _draining
-    if _draining is None:
-        _draining = asyncio.Event()
-    return _draining
-
-
-def websockets_learn_of_the_drain() -> None:
-    """Each worker sets draining() when its stop signal arrives.
-
-    Granian stops accepting on SIGTERM but leaves open WebSockets be until
-    GRANIAN_GRACEFUL_TIMEOUT, when the master kills the worker: the client sees the connection
-    drop, with no close code. A worker sets its stop signal's handler up with
-    granian._signals.set_loop_signals (Granian 2.8, looked up as each worker starts); ours adds
-    a callback to the event it returns, so websocket_drain.py can close them at once with 1012.
+    Granian drops open WebSockets as soon as a worker stops, with no close frame. A worker sets
+    its stop signal up with granian._signals.set_loop_signals (Granian 2.8, looked up as each
+    worker starts): ours takes the signal over on the worker's loop, sets draining(), and sets
+    Granian's stop once the WebSockets have closed, or after WEBSOCKET_CLOSE_SECONDS.
     """
     set_loop_signals = granian._signals.set_loop_signals
 
     def with_the_drain(loop: asyncio.AbstractEventLoop) -> Any:
         stop = set_loop_signals(loop)  # type: ignore[no-untyped-call]  # Granian's, untyped
-        stop.add_cb(lambda: loop.call_soon_threadsafe(draining().set))
+
+        async def stop_once_websockets_closed() -> None:
+            deadline = loop.time() + WEBSOCKET_CLOSE_SECONDS
+            while open_websockets() and loop.time() < deadline:
+                await asyncio.sleep(0.01)
+            stop.set()
+
+        def on_signal() -> None:
+            if not draining().is_set():  # a second signal changes nothing
+                draining().set()
+                loop.create_task(stop_once_websockets_closed())
+
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, on_signal)  # replaces Granian's
         return stop
 
     granian._signals.set_loop_signals = with_the_drain
@@ -261,7 +269,7 @@ def main(app: str = APP) -> None:
     booting_workers_end_on_sigterm(server)
     workers_end_with_the_master()
 {%- if cookiecutter.__framework == "quart" %}
-    websockets_learn_of_the_drain()
+    websockets_close_before_each_worker_stops()
 {%- endif %}
     try:
         server.serve()

@@ -6,18 +6,21 @@ client sees 1011, the log an error), although a WebSocket may live for hours and
 needs to hear that it should reconnect. This middleware closes each one as soon as its worker
 starts to drain (hypercorn_workers.draining) and tells the app the client has gone.
 {%- else -%}
-Granian leaves WebSockets open on shutdown until the graceful timeout, then the worker is killed
-(the client sees the connection drop, with no close code), although a WebSocket may live for hours
-and the client only needs to hear that it should reconnect. This middleware closes each one as
-soon as its worker starts to drain (granian_server.draining) and tells the app the client has gone.
+Granian drops open WebSockets as soon as a worker stops, with no close frame (the client sees the
+connection lost, code 1006), although the client only needs to hear that it should reconnect.
+This middleware closes each one as soon as its worker starts to drain (draining(), which
+granian_server.py sets before it lets Granian stop, once open_websockets() is down to none) and
+tells the app the client has gone.
 {%- endif %}
 """
 
 import asyncio
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+{%- if cookiecutter.asgi_server == "hypercorn" %}
 
-from .{{ 'hypercorn_workers' if cookiecutter.asgi_server == 'hypercorn' else 'granian_server' }} import draining
+from .hypercorn_workers import draining
+{%- endif %}
 
 # ASGI, as loosely as the servers and frameworks agree on it.
 Message = MutableMapping[str, Any]
@@ -27,6 +30,24 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[..., Awaitable[None]]
 
 GOING_AWAY = {"type": "websocket.close", "code": 1012, "reason": "server restarting"}
+{%- if cookiecutter.asgi_server == "granian" %}
+# Set in each worker once it drains; and the WebSockets it still serves.
+_draining: asyncio.Event | None = None
+_open = 0
+
+
+def draining() -> asyncio.Event:
+    """This worker's drain, as an event on its loop."""
+    global _draining
+    if _draining is None:
+        _draining = asyncio.Event()
+    return _draining
+
+
+def open_websockets() -> int:
+    """How many WebSockets this worker still serves."""
+    return _open
+{%- endif %}
 
 
 class CloseWebSocketsOnDrain:
@@ -59,7 +80,15 @@ class CloseWebSocketsOnDrain:
             await send(GOING_AWAY if accepted else {"type": "websocket.close"})
             return {"type": "websocket.disconnect", "code": GOING_AWAY["code"]}
 
+{%- if cookiecutter.asgi_server == "granian" %}
+
+        global _open
+        _open += 1
+{%- endif %}
         try:
             await self.app(scope, receive_until_drained, tracking_send)
         finally:
             drained.cancel()
+{%- if cookiecutter.asgi_server == "granian" %}
+            _open -= 1
+{%- endif %}
