@@ -79,12 +79,12 @@ class CloseWebSocketsOnDrain:
             # Not accepted yet: a plain close, which refuses the handshake with a 403.
             await send(GOING_AWAY if accepted else {"type": "websocket.close"})
             return {"type": "websocket.disconnect", "code": GOING_AWAY["code"]}
-
 {%- if cookiecutter.asgi_server == "granian" %}
 
         global _open
         _open += 1
 {%- endif %}
+
         try:
             await self.app(scope, receive_until_drained, tracking_send)
         finally:
