@@ -246,6 +246,18 @@ def test_a_request_framed_twice_is_read_by_its_chunks_and_nothing_after_it(port)
     assert answer.endswith(b'{"a":1}\n')  # the echo: the body came from the chunks
 
 
+def test_a_body_granian_cannot_read_is_a_400_not_a_500(port):
+    """A chunk size that is not hex: Granian hands the app a disconnect{% if cookiecutter.interface == "asgi" %}, and would answer 500
+    itself if the app sent nothing (http_limits.py answers instead){% endif %}."""
+    head = request(b"/echo", [b"Content-Type: application/json", b"Transfer-Encoding: chunked"])
+    raw = head.replace(b"GET ", b"POST ", 1) + b"\r\nzz\r\n{}\r\n0\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(raw)
+        answer = connection.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 400 "), answer[:100]
+    assert status_of(port, request()) == 200
+
+
 def test_an_endless_header_is_cut_off_by_the_header_read_timeout(port):
     """Granian holds an unfinished head in its buffer, never in the app; the timeout ends it."""
     started = time.monotonic()

@@ -148,8 +148,43 @@ class LimitRequestHead:
     async def __call__(self, scope: Message, receive: Receive, send: Send) -> None:
         status = refusal(scope, self.limits) if scope["type"] in ("http", "websocket") else None
         if status is None:
+{%- if cookiecutter.asgi_server == "granian" %}
+            if scope["type"] == "http":
+                await self.app_answering_a_broken_body(scope, receive, send)
+                return
+{%- endif %}
             await self.app(scope, receive, send)
             return
+        await self.refuse(scope, send, status)
+{%- if cookiecutter.asgi_server == "granian" %}
+
+    async def app_answering_a_broken_body(
+        self, scope: Message, receive: Receive, send: Send
+    ) -> None:
+        """The app, with a 400 where Granian would answer 500: Granian tells the app that a body
+        it cannot read (a chunk size that is not hex, say) is a client that has gone
+        (http.disconnect), and answers 500 itself if the app then sends nothing. The client
+        may still be there, and the fault is its request: it gets the 400 the other servers give.
+        """
+        disconnected = answered = False
+
+        async def watched_receive() -> Message:
+            nonlocal disconnected
+            message = await receive()
+            disconnected = disconnected or message["type"] == "http.disconnect"
+            return message
+
+        async def watched_send(message: Message) -> None:
+            nonlocal answered
+            answered = answered or message["type"] == "http.response.start"
+            await send(message)
+
+        await self.app(scope, watched_receive, watched_send)
+        if disconnected and not answered:
+            await self.refuse(scope, send, 400)
+{%- endif %}
+
+    async def refuse(self, scope: Message, send: Send, status: int) -> None:
         logger.warning("Refused a request: %s", REASONS[status])
         body = REASONS[status].encode("ascii")
         headers = [
