@@ -31,7 +31,7 @@ HTTP_LIMITS_FILES = [
     f"src/{PROJECT_SLUG}/serving/http_limits.py",
     "tests/test_http_limits.py",
 ]
-# Hypercorn's worker processes under our own supervisor, and its WebSocket drain (Quart).
+# Hypercorn's worker processes under our own supervisor.
 HYPERCORN_FILES = [
     f"src/{PROJECT_SLUG}/serving/hypercorn_workers.py",
     "tests/test_hypercorn_workers.py",

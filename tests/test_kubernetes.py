@@ -289,6 +289,7 @@ def test_grace_period_covers_the_pause_and_the_graceful_timeout(project):
         # would be ignored).
         other = {
             "GUNICORN_GRACEFUL_TIMEOUT",
+            "GRANIAN_GRACEFUL_TIMEOUT",
             "UVICORN_GRACEFUL_TIMEOUT",
             "HYPERCORN_GRACEFUL_TIMEOUT",
         } - {variable}

@@ -10,7 +10,11 @@ from .. import create_app
 {%- if cookiecutter.asgi_server in ("hypercorn", "granian") %}
 from ..settings import load_header_limits
 from .http_limits import LimitRequestHead
+{%- if cookiecutter.asgi_server == "granian" %}
+from .websocket_drain import CloseWebSocketsOnDrain, close_websockets_before_the_worker_stops
+{%- else %}
 from .websocket_drain import CloseWebSocketsOnDrain
+{%- endif %}
 {%- endif %}
 
 # Each request allocates thousands of short-lived objects; with the default threshold (700) the
@@ -23,6 +27,10 @@ app = create_app()
 # What {{ "Hypercorn" if cookiecutter.asgi_server == "hypercorn" else "Granian" }} serves ({{ "asgi_server.py" if cookiecutter.asgi_server == "hypercorn" else "granian_server.py" }}): the header limits first, then WebSockets that
 # close when the worker drains.
 served = LimitRequestHead(CloseWebSocketsOnDrain(app), load_header_limits(os.environ))
+{%- endif %}
+{%- if cookiecutter.asgi_server == "granian" %}
+# Granian imports this in each worker before it sets the worker's stop signal up.
+close_websockets_before_the_worker_stops()
 {%- endif %}
 {%- else -%}
 """ASGI entry point: the Flask app behind the thread-pool adapter (see asgi_adapter.py)."""

@@ -10,9 +10,6 @@ front. {% if cookiecutter.interface == "wsgi" %}A request reaches Flask once its
 worker's event loop; the adapter runs Flask on its own pool of threads.{% else %}A request reaches Quart once its head is complete, on the worker's event loop.{% endif %}
 """
 
-{% if cookiecutter.__framework == "quart" -%}
-import asyncio
-{% endif -%}
 import ctypes
 import os
 import signal
@@ -20,9 +17,6 @@ import sys
 from collections.abc import {% if cookiecutter.interface == "wsgi" %}Iterable, {% endif %}Mapping
 from typing import Any
 
-{% if cookiecutter.__framework == "quart" -%}
-import granian._signals
-{% endif -%}
 from granian.constants import HTTPModes, Interfaces{% if cookiecutter.interface == "asgi" %}, Loops{% endif %}
 from granian.http import HTTP1Settings
 from granian.log import LogLevels
@@ -49,9 +43,6 @@ from .metrics_directory import (
     prepare_metrics_directory,
     remove_metrics_directory,
 )
-{%- if cookiecutter.__framework == "quart" %}
-from .websocket_drain import draining, open_websockets
-{%- endif %}
 
 # Each worker process imports it afresh: the app behind the header limits (http_limits.py).
 APP = "{{ cookiecutter.project_slug }}.serving.{{ cookiecutter.interface }}:served"
@@ -59,10 +50,6 @@ APP = "{{ cookiecutter.project_slug }}.serving.{{ cookiecutter.interface }}:serv
 
 # Granian's parser (hyper) refuses a request with more header fields than this, with a 431.
 MOST_FIELDS = 100
-{%- if cookiecutter.__framework == "quart" %}
-# The most a worker's stop waits for its open WebSockets to send their close frames.
-WEBSOCKET_CLOSE_SECONDS = 2
-{%- endif %}
 
 
 def granian_options(
@@ -162,40 +149,6 @@ def request_environ_only(app: WSGIApp) -> WSGIApp:
 
     return served
 {%- endif %}
-{%- if cookiecutter.__framework == "quart" %}
-
-
-def websockets_close_before_each_worker_stops() -> None:
-    """On its stop signal, a worker first closes its open WebSockets with 1012 (websocket_drain.py),
-    then lets Granian stop it.
-
-    Granian drops open WebSockets as soon as a worker stops, with no close frame. A worker sets
-    its stop signal up with granian._signals.set_loop_signals (Granian 2.8, looked up as each
-    worker starts): ours takes the signal over on the worker's loop, sets draining(), and sets
-    Granian's stop once the WebSockets have closed, or after WEBSOCKET_CLOSE_SECONDS.
-    """
-    set_loop_signals = granian._signals.set_loop_signals
-
-    def with_the_drain(loop: asyncio.AbstractEventLoop) -> Any:
-        stop = set_loop_signals(loop)  # type: ignore[no-untyped-call]  # Granian's, untyped
-
-        async def stop_once_websockets_closed() -> None:
-            deadline = loop.time() + WEBSOCKET_CLOSE_SECONDS
-            while open_websockets() and loop.time() < deadline:
-                await asyncio.sleep(0.01)
-            stop.set()
-
-        def on_signal() -> None:
-            if not draining().is_set():  # a second signal changes nothing
-                draining().set()
-                loop.create_task(stop_once_websockets_closed())
-
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, on_signal)  # replaces Granian's
-        return stop
-
-    granian._signals.set_loop_signals = with_the_drain
-{%- endif %}
 
 
 def booting_workers_end_on_sigterm(server: Any) -> None:
@@ -268,9 +221,6 @@ def main(app: str = APP) -> None:
     server = Server(app, **options)
     booting_workers_end_on_sigterm(server)
     workers_end_with_the_master()
-{%- if cookiecutter.__framework == "quart" %}
-    websockets_close_before_each_worker_stops()
-{%- endif %}
     try:
         server.serve()
     finally:

@@ -165,13 +165,17 @@ class LimitRequestHead:
         it cannot read (a chunk size that is not hex, say) is a client that has gone
         (http.disconnect), and answers 500 itself if the app then sends nothing. The client
         may still be there, and the fault is its request: it gets the 400 the other servers give.
+        A disconnect after the whole body is a client that left: nobody to answer.
         """
-        disconnected = answered = False
+        body_complete = broken_off = answered = False
 
         async def watched_receive() -> Message:
-            nonlocal disconnected
+            nonlocal body_complete, broken_off
             message = await receive()
-            disconnected = disconnected or message["type"] == "http.disconnect"
+            if message["type"] == "http.request" and not message.get("more_body"):
+                body_complete = True
+            elif message["type"] == "http.disconnect" and not body_complete:
+                broken_off = True
             return message
 
         async def watched_send(message: Message) -> None:
@@ -180,7 +184,7 @@ class LimitRequestHead:
             await send(message)
 
         await self.app(scope, watched_receive, watched_send)
-        if disconnected and not answered:
+        if broken_off and not answered:
             await self.refuse(scope, send, 400)
 {%- endif %}
 

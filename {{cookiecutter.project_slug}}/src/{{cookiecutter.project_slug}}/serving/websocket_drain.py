@@ -8,18 +8,24 @@ starts to drain (hypercorn_workers.draining) and tells the app the client has go
 {%- else -%}
 Granian drops open WebSockets as soon as a worker stops, with no close frame (the client sees the
 connection lost, code 1006), although the client only needs to hear that it should reconnect.
-This middleware closes each one as soon as its worker starts to drain (draining(), which
-granian_server.py sets before it lets Granian stop, once open_websockets() is down to none) and
-tells the app the client has gone.
+This middleware closes each one as soon as its worker starts to drain (draining()), and tells the
+app the client has gone; close_websockets_before_the_worker_stops() sets the drain on the
+worker's stop signal, and lets Granian stop the worker once they are closed.
 {%- endif %}
 """
 
 import asyncio
+{%- if cookiecutter.asgi_server == "granian" %}
+import signal
+{%- endif %}
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 {%- if cookiecutter.asgi_server == "hypercorn" %}
 
 from .hypercorn_workers import draining
+{%- else %}
+
+import granian._signals
 {%- endif %}
 
 # ASGI, as loosely as the servers and frameworks agree on it.
@@ -47,6 +53,42 @@ def draining() -> asyncio.Event:
 def open_websockets() -> int:
     """How many WebSockets this worker still serves."""
     return _open
+
+
+# The most a worker's stop waits for its open WebSockets to send their close frames.
+WEBSOCKET_CLOSE_SECONDS = 2
+
+
+def close_websockets_before_the_worker_stops() -> None:
+    """On its stop signal, this worker first closes its open WebSockets with 1012, then lets
+    Granian stop it.
+
+    Granian sets a worker's stop signal up with granian._signals.set_loop_signals (Granian 2.8),
+    once the worker has imported the app: asgi.py calls this as it is imported, in each worker.
+    Ours takes the signal over on the worker's loop, sets draining(), and sets Granian's stop once
+    the WebSockets have closed, or after WEBSOCKET_CLOSE_SECONDS.
+    """
+    set_loop_signals = granian._signals.set_loop_signals
+
+    def with_the_drain(loop: asyncio.AbstractEventLoop) -> Any:
+        stop = set_loop_signals(loop)  # type: ignore[no-untyped-call]  # Granian's, untyped
+
+        async def stop_once_websockets_closed() -> None:
+            deadline = loop.time() + WEBSOCKET_CLOSE_SECONDS
+            while open_websockets() and loop.time() < deadline:
+                await asyncio.sleep(0.01)
+            stop.set()
+
+        def on_signal() -> None:
+            if not draining().is_set():  # a second signal changes nothing
+                draining().set()
+                loop.create_task(stop_once_websockets_closed())
+
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, on_signal)  # replaces Granian's
+        return stop
+
+    granian._signals.set_loop_signals = with_the_drain
 {%- endif %}
 
 
