@@ -83,7 +83,7 @@ class DatabaseRun:
 def run_database_rows(rows, workdir: Path, quick: bool) -> DatabaseRun:
     """Database rows for each (mode, database), then each database's bare-driver limit; one
     PostgreSQL cluster serves the whole run and is stopped whatever happens."""
-    found = DatabaseRun(duration_s=3 if quick else 8, warm_up_s=1 if quick else 2)
+    found = DatabaseRun(duration_s=2 if quick else 8, warm_up_s=1 if quick else 2)
     logs = workdir / "server-logs"
     logs.mkdir()
     needs_postgres = any(database == "postgresql" for _, database in rows)

@@ -28,7 +28,7 @@ def main() -> None:
     options, http_names, database_rows = parse_options()
     output = output_dir(options)
     # --quick, a smoke run under 5 minutes on 2 cores: one short row per setup.
-    duration, warm_up_s = (3, 1) if options.quick else (10, 3)
+    duration, warm_up_s = (2, 1) if options.quick else (10, 3)
     output.mkdir(parents=True, exist_ok=True)
     if options.compare:
         compare(options, [name for name in http_names if name in MODES], database_rows, output)
