@@ -79,10 +79,12 @@ def close_websockets_before_the_worker_stops() -> None:
                 await asyncio.sleep(0.01)
             stop.set()
 
+        stopping: list[asyncio.Task[None]] = []  # held, so the task is not collected mid-way
+
         def on_signal() -> None:
-            if not draining().is_set():  # a second signal changes nothing
+            if not stopping:  # a second signal changes nothing
                 draining().set()
-                loop.create_task(stop_once_websockets_closed())
+                stopping.append(loop.create_task(stop_once_websockets_closed()))
 
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, on_signal)  # replaces Granian's
