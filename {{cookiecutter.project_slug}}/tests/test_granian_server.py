@@ -175,7 +175,11 @@ def process_state(pid: int) -> str | None:
 
 def test_workers_end_when_the_master_is_killed(tmp_path):
     """A master killed with SIGKILL must not leave its workers serving on the port."""
-    server = real_server.start_server(tmp_path, WEB_CONCURRENCY="2")
+    # Its metrics directory in tmp_path: a killed master cannot remove the one it made in /tmp.
+    metrics = str(tmp_path / "metrics")
+    server = real_server.start_server(
+        tmp_path, WEB_CONCURRENCY="2", PROMETHEUS_MULTIPROC_DIR=metrics
+    )
     workers = wait_for(lambda: len(server.workers()) == 2 and server.workers())
     assert workers, "two workers did not start"
     server.process.kill()
