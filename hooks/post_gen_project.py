@@ -8,6 +8,7 @@ FRAMEWORK = "{{ cookiecutter.__framework }}"
 SERVER = "{{ cookiecutter.__server }}"
 PROJECT_SLUG = "{{ cookiecutter.project_slug }}"
 DATABASE = "{{ cookiecutter.database }}"
+AUTH = "{{ cookiecutter.auth }}"
 
 # Files that belong to one choice only, relative to the project root.
 WSGI_FILES = [f"src/{PROJECT_SLUG}/serving/wsgi.py", "tests/test_wsgi.py"]
@@ -47,6 +48,15 @@ ADAPTER_FILES = [f"src/{PROJECT_SLUG}/serving/asgi_adapter.py", "tests/test_asgi
 WEBSOCKET_FILES = [f"src/{PROJECT_SLUG}/views/realtime.py", "tests/test_websocket.py"]
 # Flask's limit for chunked uploads; Quart enforces MAX_CONTENT_LENGTH on every body itself.
 FLASK_FILES = [f"src/{PROJECT_SLUG}/middleware/body_limit.py", "tests/test_body_limit.py"]
+# Bearer tokens from an OpenID Connect provider, for auth=oidc only.
+AUTH_DIRS = [f"src/{PROJECT_SLUG}/middleware/auth"]
+AUTH_FILES = [
+    f"src/{PROJECT_SLUG}/views/me.py",
+    f"src/{PROJECT_SLUG}/schemas/me.py",
+    "tests/test_auth.py",
+    "tests/test_auth_keys.py",
+    "tests/oidc_issuer.py",
+]
 # The data layer and everything built on it, for database=none.
 DATABASE_DIRS = [
     f"src/{PROJECT_SLUG}/database",
@@ -87,6 +97,12 @@ def remove_database_files(root: Path) -> None:
         shutil.rmtree(root / relative, ignore_errors=True)
 
 
+def remove_auth_files(root: Path) -> None:
+    remove(root, AUTH_FILES)
+    for relative in AUTH_DIRS:
+        shutil.rmtree(root / relative, ignore_errors=True)
+
+
 def remove_wsgi_files(root: Path) -> None:
     remove(root, WSGI_FILES)
 
@@ -107,7 +123,7 @@ def remove_flask_files(root: Path) -> None:
     remove(root, FLASK_FILES)
 
 
-def next_steps(slug: str, database: str) -> str:
+def next_steps(slug: str, database: str, auth: str) -> str:
     steps = [
         f"Created ./{slug}. Next steps:",
         f"  cd {slug}",
@@ -118,6 +134,9 @@ def next_steps(slug: str, database: str) -> str:
     if database != "none":
         steps.append("  make migrate          # create the tables in DATABASE_URL")
     steps.append("  make dev              # debug server with reload on http://127.0.0.1:5000")
+    if auth == "oidc":
+        scopes = ' scope="items:read items:write"' if database != "none" else ""
+        steps.append(f"  make token{scopes}   # a bearer token from the local key")
     return "\n".join(steps)
 
 
@@ -155,7 +174,9 @@ def main() -> None:
         remove(root, SQLITE_ONLY_FILES)
     else:
         remove(root, SCALABLE_ONLY_FILES)
-    print(next_steps(PROJECT_SLUG, DATABASE))
+    if AUTH != "oidc":
+        remove_auth_files(root)
+    print(next_steps(PROJECT_SLUG, DATABASE, AUTH))
 
 
 if __name__ == "__main__":

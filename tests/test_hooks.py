@@ -129,15 +129,22 @@ def test_remove_tolerates_missing_files(tmp_path):
 
 
 def test_next_steps_name_the_project_and_the_commands():
-    steps = post_gen.next_steps("orders_api", "none")
+    steps = post_gen.next_steps("orders_api", "none", "none")
     assert "cd orders_api" in steps
     assert "make install test" in steps
     assert "make migrate" not in steps
+    assert "make token" not in steps
+
+
+def test_next_steps_offer_a_token_with_auth():
+    steps = post_gen.next_steps("orders_api", "sqlite", "oidc")
+    assert 'make token scope="items:read items:write"' in steps
+    assert steps.index("make dev") < steps.index("make token")
 
 
 def test_next_steps_migrate_before_serving_with_a_database():
-    assert "make migrate" in post_gen.next_steps("orders_api", "sqlite")
-    steps = post_gen.next_steps("orders_api", "postgresql")
+    assert "make migrate" in post_gen.next_steps("orders_api", "sqlite", "none")
+    steps = post_gen.next_steps("orders_api", "postgresql", "none")
     assert steps.index("DATABASE_URL") < steps.index("make migrate") < steps.index("make dev")
 
 

@@ -38,10 +38,11 @@ def test_every_combination_the_template_can_bake_has_a_lock():
     ]
     bakeable = {
         f"{server}{'_wsgi' if interface == 'wsgi' and server != 'gunicorn' else ''}"
-        f"-{framework}-{database}"
+        f"-{framework}-{database}{'-oidc' if auth == 'oidc' else ''}"
         for server, interface in servers
         for framework in choices["asgi_framework"]
         for database in choices["database"]
+        for auth in choices["auth"]
         if not (interface == "wsgi" and framework != "flask")
     }
     stored = {path.name for path in (TEMPLATE / "templates/locks").iterdir() if path.is_dir()}

@@ -26,7 +26,7 @@ LOCK_FILES = ("requirements.txt", "requirements-dev.txt")
 # The answers that change the dependencies; the others (names, Python version, license) do not:
 # the pins hold for Python 3.11 and newer.
 # Named as cookiecutter.json's __lock names them: server (with "_wsgi" where a server speaks both
-# interfaces), framework, database.
+# interfaces), framework, database, and "-oidc" where the service checks bearer tokens.
 SERVERS = {
     "gunicorn": {"interface": "wsgi", "wsgi_server": "gunicorn"},
     "granian_wsgi": {"interface": "wsgi", "wsgi_server": "granian"},
@@ -35,10 +35,11 @@ SERVERS = {
     "granian": {"interface": "asgi", "asgi_server": "granian"},
 }
 COMBINATIONS = {
-    f"{server}-{framework}-{database}": {
+    f"{server}-{framework}-{database}{'-oidc' if auth == 'oidc' else ''}": {
         **SERVERS[server],
         "asgi_framework": framework,
         "database": database,
+        "auth": auth,
     }
     for server, framework in (
         ("gunicorn", "flask"),
@@ -51,6 +52,7 @@ COMBINATIONS = {
         ("granian", "quart"),
     )
     for database in ("sqlite", "postgresql", "none")
+    for auth in ("none", "oidc")
 }
 # The name the baked project has. Its pins name it, normalized ("# via lock-check"); the template
 # writes the generated project's own name there instead.

@@ -1,14 +1,25 @@
-{%- if cookiecutter.__framework == "quart" -%}
+{%- set oidc = cookiecutter.auth == "oidc" -%}
+{%- set quart = cookiecutter.__framework == "quart" -%}
+{%- if quart -%}
 import asyncio
 import json
 {% endif -%}
 {%- if cookiecutter.database == "postgresql" -%}
 import os
 {% endif -%}
-{%- if cookiecutter.__framework == "quart" -%}
+{%- if oidc -%}
+import time
+{% endif -%}
+{%- if quart -%}
 from dataclasses import dataclass
 {% endif -%}
-{%- if cookiecutter.__framework == "quart" or cookiecutter.database == "postgresql" %}
+{%- if oidc -%}
+from typing import Any
+{% endif -%}
+{%- if quart or oidc or cookiecutter.database == "postgresql" %}
+{% endif -%}
+{%- if oidc -%}
+import jwt
 {% endif -%}
 import pytest
 {%- if cookiecutter.database != "none" %}
@@ -19,8 +30,27 @@ from {{ cookiecutter.project_slug }} import create_app
 {%- if cookiecutter.database != "none" %}
 from {{ cookiecutter.project_slug }}.database.models import Base
 {%- endif %}
-{%- if cookiecutter.database == "postgresql" %}
+{%- if oidc %}
+from {{ cookiecutter.project_slug }}.middleware.auth.local_key import LocalKeys, private_key
+{%- endif %}
+{%- if cookiecutter.database == "postgresql" and oidc %}
+from {{ cookiecutter.project_slug }}.settings import (
+    DEFAULT_DATABASE_URL,
+    LOCAL_AUDIENCE,
+    LOCAL_ISSUER,
+    parse_database_url,
+)
+{%- elif cookiecutter.database == "postgresql" %}
 from {{ cookiecutter.project_slug }}.settings import DEFAULT_DATABASE_URL, parse_database_url
+{%- elif oidc %}
+from {{ cookiecutter.project_slug }}.settings import LOCAL_AUDIENCE, LOCAL_ISSUER
+{%- endif %}
+{%- if oidc %}
+
+# The scopes a token needs for every operation of the sample API.
+ALL_SCOPES = "{% if cookiecutter.database != "none" %}items:read items:write{% endif %}"
+{%- endif %}
+{%- if cookiecutter.database == "postgresql" %}
 
 # Tests drop and create tables: they run only on a database named for them, never DATABASE_URL.
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -53,11 +83,51 @@ def database(database_url):
 {%- endif %}
 
 
+{%- if cookiecutter.auth == "oidc" %}
+
+
+@pytest.fixture(scope="session")
+def local_key_file(tmp_path_factory):
+    """The local key the app trusts under APP_ENV=test, one for the whole run."""
+    return tmp_path_factory.mktemp("auth") / "local-signing-key.pem"
+
+
 @pytest.fixture
-def app(monkeypatch{% if cookiecutter.database != "none" %}, database_url{% endif %}):
+def token(local_key_file):
+    """A token signed with the local key: valid and with every scope unless told otherwise.
+    A claim given as None is left out; `header` adds to (or replaces) the JOSE header."""
+
+    def sign(scope: str = ALL_SCOPES, header: dict[str, Any] | None = None, **claims: Any) -> str:
+        now = int(time.time())
+        defaults = {
+            "iss": LOCAL_ISSUER,
+            "aud": LOCAL_AUDIENCE,
+            "sub": "tester",
+            "scope": scope,
+            "nbf": now,
+            "exp": now + 300,
+        }
+        payload = {
+            name: value for name, value in {**defaults, **claims}.items() if value is not None
+        }
+        headers = {"kid": LocalKeys(local_key_file).kid, **(header or {})}
+        return jwt.encode(payload, private_key(local_key_file), algorithm="ES256", headers=headers)
+
+    return sign
+{%- endif %}
+
+
+@pytest.fixture
+def app(monkeypatch{% if cookiecutter.database != "none" %}, database_url{% endif %}{% if cookiecutter.auth == "oidc" %}, local_key_file{% endif %}):
     # Tests run as APP_ENV=test whatever the developer's shell says, with small limits.
     monkeypatch.setenv("APP_ENV", "test")
     monkeypatch.delenv("SECRET_KEY", raising=False)
+{%- if cookiecutter.auth == "oidc" %}
+    # The local key stands in for the provider (middleware/auth/local_key.py).
+    for name in ("OIDC_ISSUER", "OIDC_AUDIENCE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OIDC_LOCAL_KEY_FILE", str(local_key_file))
+{%- endif %}
     config = {"TESTING": True, "SLOW_MAX_SECONDS": 2.0, "MAX_CONTENT_LENGTH": 1024}
 {%- if cookiecutter.__framework == "quart" %}
     config["WS_MAX_MESSAGE_BYTES"] = 64
@@ -86,14 +156,15 @@ class SyncClient:
     after_serving run), on the one event loop the requests use. WebSocket tests use Quart's async
     client directly."""
 
-    def __init__(self, app):
+    def __init__(self, app, headers=None):
+        self.default_headers = dict(headers or {})
         self.loop = asyncio.new_event_loop()
         self.test_app = app.test_app()
         self.loop.run_until_complete(self.test_app.startup())
         self.client = self.test_app.test_client()
 
     def open(self, path, method, *, content_type=None, headers=None, **kwargs):
-        headers = dict(headers or {})
+        headers = {**self.default_headers, **(headers or {})}
         if content_type:
             headers["Content-Type"] = content_type
         response = self.loop.run_until_complete(
@@ -120,24 +191,52 @@ class SyncClient:
 
 
 @pytest.fixture
-def client(app):
+def client(app{% if cookiecutter.auth == "oidc" %}, token{% endif %}):
+{%- if cookiecutter.auth == "oidc" %}
+    # Every scope: the other tests are about what the views do; test_auth.py is about who may.
+    client = SyncClient(app, {"Authorization": f"Bearer {token()}"})
+{%- else %}
     client = SyncClient(app)
+{%- endif %}
     yield client
     client.close()
 
 
 @pytest.fixture
-def client_for():
+def client_for({% if cookiecutter.auth == "oidc" %}token{% endif %}):
     """A client for an app the test builds itself, started and stopped like `client`."""
     clients = []
 
     def start(app):
+{%- if cookiecutter.auth == "oidc" %}
+        clients.append(SyncClient(app, {"Authorization": f"Bearer {token()}"}))
+{%- else %}
         clients.append(SyncClient(app))
+{%- endif %}
         return clients[-1]
 
     yield start
     for client in clients:
         client.close()
+{%- elif cookiecutter.auth == "oidc" %}
+
+
+@pytest.fixture
+def client_for(token):
+    """A client for an app the test builds itself, with a token of every scope: the other tests
+    are about what the views do; test_auth.py is about who may call them."""
+
+    def with_token(app):
+        client = app.test_client()
+        client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token()}"
+        return client
+
+    return with_token
+
+
+@pytest.fixture
+def client(app, client_for):
+    return client_for(app)
 {%- else %}
 
 

@@ -15,6 +15,9 @@ def test_openapi_describes_every_items_operation(client):
         ("/items/{item_id}", "get"),
         ("/items/{item_id}", "patch"),
         ("/items/{item_id}", "delete"),
+{%- if cookiecutter.auth == "oidc" %}
+        ("/me", "get"),
+{%- endif %}
     }
 
 

@@ -31,6 +31,10 @@ def test_values_come_from_the_environment():
 {%- if cookiecutter.database == "postgresql" %}
             "DATABASE_URL": "postgresql://app:password@db.example.com/app",
 {%- endif %}
+{%- if cookiecutter.auth == "oidc" %}
+            "OIDC_ISSUER": "https://login.example.com/realms/acme",
+            "OIDC_AUDIENCE": "orders-api",
+{%- endif %}
         }
     )
     assert settings.secret_key == GOOD_SECRET
@@ -120,6 +124,10 @@ def test_a_dotenv_file_is_ignored_in_production(dotenv):
     dotenv.setenv("SECRET_KEY", GOOD_SECRET)
 {%- if cookiecutter.database == "postgresql" %}
     dotenv.setenv("DATABASE_URL", "postgresql://app:password@db.example.com/app")
+{%- endif %}
+{%- if cookiecutter.auth == "oidc" %}
+    dotenv.setenv("OIDC_ISSUER", "https://login.example.com/realms/acme")
+    dotenv.setenv("OIDC_AUDIENCE", "orders-api")
 {%- endif %}
     assert load_settings().log_level == "INFO"
 

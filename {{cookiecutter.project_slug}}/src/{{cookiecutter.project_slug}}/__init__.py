@@ -8,6 +8,9 @@ from {{ cookiecutter.__framework }} import {{ cookiecutter.__app_class }}
 from .database import session as database
 {%- endif %}
 from .middleware import access_log, errors, {% if cookiecutter.database != "none" %}openapi, {% endif %}request_id
+{%- if cookiecutter.auth == "oidc" %}
+from .middleware.auth import bearer
+{%- endif %}
 {%- if cookiecutter.__framework == "flask" %}
 from .middleware.body_limit import ChunkedBodyLimit, DeclaredLength
 {%- endif %}
@@ -17,7 +20,7 @@ from .middleware.readiness import add_readiness_check
 {%- endif %}
 from .middleware.strict_json import StrictJSONProvider, StrictRequest
 from .settings import load_settings
-from .views import demo, health{% if cookiecutter.database != "none" %}, items{% endif %}{% if cookiecutter.__framework == "quart" %}, realtime{% endif %}
+from .views import demo, health{% if cookiecutter.database != "none" %}, items{% endif %}{% if cookiecutter.auth == "oidc" %}, me{% endif %}{% if cookiecutter.__framework == "quart" %}, realtime{% endif %}
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> {{ cookiecutter.__app_class }}:
@@ -34,8 +37,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> {{ cookiecutter.__app
     request_id.init_app(app)
     access_log.init_app(app)
     errors.init_app(app)
+{%- if cookiecutter.auth == "oidc" %}
+    bearer.init_app(app)
+{%- endif %}
     app.register_blueprint(health.bp)
     app.register_blueprint(demo.bp)
+{%- if cookiecutter.auth == "oidc" %}
+    app.register_blueprint(me.bp)
+{%- endif %}
 {%- if cookiecutter.database != "none" %}
     database.init_app(app)
     add_readiness_check(app, "database", database.readiness_check(app))

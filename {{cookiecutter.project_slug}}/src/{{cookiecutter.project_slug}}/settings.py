@@ -11,6 +11,9 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self, get_args
+{%- if cookiecutter.auth == "oidc" %}
+from urllib.parse import urlsplit
+{%- endif %}
 
 from pydantic import (
     AfterValidator,
@@ -241,6 +244,82 @@ def worker_threads(environ: Mapping[str, str] = os.environ) -> int:
 
 
 {% endif -%}
+{% if cookiecutter.auth == "oidc" -%}
+# The issuer of the tokens the local development key signs (middleware/auth/local_key.py): trusted
+# in development and tests only, and only while OIDC_ISSUER is unset.
+LOCAL_ISSUER = "urn:local-development-key"
+LOCAL_AUDIENCE = "{{ cookiecutter.project_slug | replace('_', '-') }}"
+ISSUER_EXAMPLE = "https://login.example.com/realms/acme"
+LOOPBACK_HOSTS = {"127.0.0.1", "::1", "localhost"}
+
+
+def check_https(name: str, url: str) -> str:
+    """A provider's URL: https, or http on this machine only (a test issuer, a local Keycloak).
+    Keys fetched over plain HTTP from elsewhere could be swapped on the way."""
+    parsed = urlsplit(url)
+    local = parsed.scheme == "http" and parsed.hostname in LOOPBACK_HOSTS
+    if not parsed.hostname or not (parsed.scheme == "https" or local):
+        raise SettingsError(f"{name}={url!r} must be an https:// URL, e.g. {ISSUER_EXAMPLE}")
+    return url
+
+
+class AuthSettings(FromEnvironment):
+    """Who may call the API: bearer tokens from OIDC_ISSUER for OIDC_AUDIENCE (middleware/auth/).
+    Outside production, with no OIDC_ISSUER, tokens from the local development key instead."""
+
+    app_env: Environment = Field("production", alias="APP_ENV")
+    issuer: str = Field("", alias="OIDC_ISSUER")
+    audience: str = Field("", alias="OIDC_AUDIENCE")
+    # Clock skew allowed between the provider and this service, for exp and nbf.
+    leeway: int = Field(30, alias="OIDC_LEEWAY_SECONDS", ge=0, le=300)
+    # A token signed with a key not in the cache fetches the keys again, at most this often: a
+    # stream of made-up key ids must not make the service hammer the provider.
+    refetch_interval: int = Field(30, alias="OIDC_KEYS_REFETCH_SECONDS", ge=1, le=3600)
+    # Keys older than this are fetched again on use (a removed key stops passing); while the
+    # provider cannot be reached, the cached ones stay in use.
+    max_age: int = Field(3600, alias="OIDC_KEYS_MAX_AGE_SECONDS", ge=60)
+    fetch_timeout: Annotated[float, finite_at_least(0.1)] = Field(
+        3.0, alias="OIDC_FETCH_TIMEOUT_SECONDS", le=30
+    )
+    # Development and tests only: the local key, made on first use (`make token`).
+    local_key_file: Path = Field(Path("data/local-signing-key.pem"), alias="OIDC_LOCAL_KEY_FILE")
+
+    @model_validator(mode="after")
+    def required_in_production(self) -> Self:
+        if self.app_env == "production":
+            if not self.issuer:
+                raise SettingsError(f"OIDC_ISSUER is required in production, e.g. {ISSUER_EXAMPLE}")
+            if not self.audience:
+                raise SettingsError(
+                    "OIDC_AUDIENCE is required in production: the audience (aud) your "
+                    "provider writes into this API's tokens"
+                )
+        if self.issuer == LOCAL_ISSUER and self.app_env == "production":
+            raise SettingsError(
+                f"OIDC_ISSUER={LOCAL_ISSUER!r} is the local development key, refused in production"
+            )
+        if self.issuer and self.issuer != LOCAL_ISSUER:
+            check_https("OIDC_ISSUER", self.issuer)
+        return self
+
+    @property
+    def uses_local_key(self) -> bool:
+        return self.issuer in ("", LOCAL_ISSUER)
+
+    @property
+    def expected_issuer(self) -> str:
+        return self.issuer or LOCAL_ISSUER
+
+    @property
+    def expected_audience(self) -> str:
+        return self.audience or LOCAL_AUDIENCE
+
+
+def load_auth_settings(environ: Mapping[str, str] = os.environ) -> AuthSettings:
+    return AuthSettings.load(environ)
+
+
+{% endif -%}
 {% if cookiecutter.database != "none" -%}
 {% if cookiecutter.database == "sqlite" -%}
 # Zero setup: a file under ./data (created on first use), relative to where the server starts.
@@ -350,6 +429,9 @@ class Settings(FromEnvironment):
 {%- if cookiecutter.database != "none" %}
     database: DatabaseSettings
 {%- endif %}
+{%- if cookiecutter.auth == "oidc" %}
+    auth: AuthSettings
+{%- endif %}
 
     @field_validator("secret_key")
     @classmethod
@@ -374,6 +456,9 @@ class Settings(FromEnvironment):
             "DATABASE_URL": self.database.url,
             "DATABASE_POOL_SIZE": self.database.pool_size,
             "DATABASE_POOL_TIMEOUT": self.database.pool_timeout,
+{%- endif %}
+{%- if cookiecutter.auth == "oidc" %}
+            "AUTH": self.auth,
 {%- endif %}
         }
 

@@ -28,6 +28,11 @@ from .errors import ErrorResponse
 from .validation import json_body, query_args
 
 REF_TEMPLATE = "#/components/schemas/{model}"
+{%- if cookiecutter.auth == "oidc" %}
+# The security scheme protected operations name, with the scopes each needs (OpenAPI 3.1 allows
+# scopes for any scheme type).
+BEARER_SCHEME = "bearerAuth"
+{%- endif %}
 # <int(max=9):item_id> -> {item_id}
 PATH_PARAMETER = re.compile(r"<(?:[^<>:]+:)?(\w+)>")
 # A view: called with its URL's variables, and the `body=` and `query=` that operation() adds.
@@ -102,15 +107,38 @@ def query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
     ]
 
 
+{% if cookiecutter.auth == "oidc" -%}
+def security(view: View) -> tuple[str, ...] | None:
+    """The scopes a protected view needs: auth/bearer.py's requires_scopes records them."""
+    scopes: tuple[str, ...] | None = getattr(view, "required_scopes", None)
+    return scopes
+
+
+def auth_responses(scopes: tuple[str, ...] | None) -> dict[int, type[BaseModel] | None]:
+    """What a protected view can answer before it runs: no valid token, a missing scope, or no
+    key yet to check tokens with."""
+    if scopes is None:
+        return {}
+    refused: dict[int, type[BaseModel] | None] = {401: ErrorResponse, 503: ErrorResponse}
+    return refused | ({403: ErrorResponse} if scopes else {})
+
+
+{% endif -%}
 def openapi_document(app: {{ cookiecutter.__app_class }}) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
-    described: list[tuple[str, dict[str, Any], Operation]] = []
+    # Each operation's entry, its spec and every response it can give (status -> body model).
+    described: list[tuple[dict[str, Any], Operation, dict[int, type[BaseModel] | None]]] = []
     for rule in app.url_map.iter_rules():
         view = app.view_functions[rule.endpoint]
         spec = getattr(view, "openapi", None)
         if spec is None:
             continue
         path = PATH_PARAMETER.sub(r"{\1}", rule.rule)
+        responses = spec.all_responses()
+{%- if cookiecutter.auth == "oidc" %}
+        scopes = security(view)
+        responses = auth_responses(scopes) | responses
+{%- endif %}
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             entry: dict[str, Any] = {"summary": spec.summary, "operationId": rule.endpoint}
             parameters = path_parameters(rule, view)
@@ -118,20 +146,24 @@ def openapi_document(app: {{ cookiecutter.__app_class }}) -> dict[str, Any]:
                 parameters += query_parameters(spec.query)
             if parameters:
                 entry["parameters"] = parameters
+{%- if cookiecutter.auth == "oidc" %}
+            if scopes is not None:
+                entry["security"] = [{BEARER_SCHEME: list(scopes)}]
+{%- endif %}
             paths.setdefault(path, {})[method.lower()] = entry
-            described.append((method, entry, spec))
+            described.append((entry, spec, responses))
 
     # One pass over every model, so shared ones (ItemOut in ItemPage) become one component.
     models: set[tuple[type[BaseModel], JsonSchemaMode]]
-    models = {(spec.body, "validation") for _, _, spec in described if spec.body}
+    models = {(spec.body, "validation") for _, spec, _ in described if spec.body}
     models |= {
         (model, "serialization")
-        for _, _, spec in described
-        for model in spec.all_responses().values()
+        for _, _, responses in described
+        for model in responses.values()
         if model
     }
     refs, definitions = models_json_schema(sorted(models, key=str), ref_template=REF_TEMPLATE)
-    for _, entry, spec in described:
+    for entry, spec, responses in described:
         if spec.body:
             entry["requestBody"] = {
                 "required": True,
@@ -139,13 +171,25 @@ def openapi_document(app: {{ cookiecutter.__app_class }}) -> dict[str, Any]:
             }
         entry["responses"] = {
             str(status): response(status, refs.get((model, "serialization")) if model else None)
-            for status, model in sorted(spec.all_responses().items())
+            for status, model in sorted(responses.items())
         }
+    components: dict[str, Any] = {"schemas": definitions.get("$defs", {})}
+{%- if cookiecutter.auth == "oidc" %}
+    components["securitySchemes"] = {
+        BEARER_SCHEME: {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "An access token from OIDC_ISSUER, for OIDC_AUDIENCE "
+            '(`make token scope="..."` in development)',
+        }
+    }
+{%- endif %}
     return {
         "openapi": "3.1.0",
         "info": {"title": "{{ cookiecutter.project_name }}", "version": "0.1.0"},
         "paths": paths,
-        "components": {"schemas": definitions.get("$defs", {})},
+        "components": components,
     }
 
 

@@ -13,6 +13,9 @@ from {{ cookiecutter.__framework }} import Blueprint, abort, url_for
 
 from ..database.models import Item
 from ..database.session import get_session
+{%- if cookiecutter.auth == "oidc" %}
+from ..middleware.auth.bearer import requires_scopes
+{%- endif %}
 from ..middleware.errors import ErrorResponse
 from ..middleware.openapi import operation
 from ..queries import items as queries
@@ -29,6 +32,11 @@ bp = Blueprint("items", __name__, url_prefix="/items")
 ITEM_URL = "/<int:item_id>"
 # The database can be busy or away for any of these.
 UNAVAILABLE = {503: ErrorResponse}
+{%- if cookiecutter.auth == "oidc" %}
+# The scopes a caller's token must grant (middleware/auth/bearer.py).
+READ = "items:read"
+WRITE = "items:write"
+{%- endif %}
 
 
 def item_json(item: Item) -> dict[str, Any]:
@@ -44,6 +52,9 @@ def not_found(item_id: int) -> NoReturn:
 
 
 @bp.post("")
+{%- if cookiecutter.auth == "oidc" %}
+@requires_scopes(WRITE)
+{%- endif %}
 @operation(
     "Create an item",
     body=ItemCreate,
@@ -59,6 +70,9 @@ def not_found(item_id: int) -> NoReturn:
 
 
 @bp.get("")
+{%- if cookiecutter.auth == "oidc" %}
+@requires_scopes(READ)
+{%- endif %}
 @operation(
     "List items, oldest first, a page at a time",
     query=ItemListQuery,
@@ -71,6 +85,9 @@ def not_found(item_id: int) -> NoReturn:
 
 
 @bp.get(ITEM_URL)
+{%- if cookiecutter.auth == "oidc" %}
+@requires_scopes(READ)
+{%- endif %}
 @operation("Get an item", responses={200: ItemOut, 404: ErrorResponse, **UNAVAILABLE})
 {{ cookiecutter.__async }}def get_item(item_id: int) -> dict[str, Any]:
     item = {{ cookiecutter.__await }}queries.get_item({{ cookiecutter.__await }}get_session(), item_id)
@@ -80,6 +97,9 @@ def not_found(item_id: int) -> NoReturn:
 
 
 @bp.patch(ITEM_URL)
+{%- if cookiecutter.auth == "oidc" %}
+@requires_scopes(WRITE)
+{%- endif %}
 @operation(
     "Change an item's name or description",
     body=ItemUpdate,
@@ -96,6 +116,9 @@ def not_found(item_id: int) -> NoReturn:
 
 
 @bp.delete(ITEM_URL)
+{%- if cookiecutter.auth == "oidc" %}
+@requires_scopes(WRITE)
+{%- endif %}
 @operation("Delete an item", responses={204: None, 404: ErrorResponse, **UNAVAILABLE})
 {{ cookiecutter.__async }}def delete_item(item_id: int) -> tuple[str, int]:
     if not {{ cookiecutter.__await }}queries.delete_item({{ cookiecutter.__await }}get_session(), item_id):

@@ -1,0 +1,8 @@
+"""What /me answers."""
+
+from pydantic import BaseModel
+
+
+class Me(BaseModel):
+    subject: str
+    scopes: list[str]
