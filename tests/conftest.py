@@ -149,11 +149,26 @@ def installed_plain_project(request, cookies_session):
     return bake_and_install(cookies_session, mode, f"Shop {mode} plain", "none")
 
 
+@pytest.fixture(scope="session", params=list(MODES))
+def installed_auth_project(request, cookies_session):
+    """The same per mode (SQLite) with `auth=oidc`: bearer tokens from an OpenID provider."""
+    mode = request.param
+    project = bake(
+        cookies_session,
+        project_name=f"Shop {mode} auth",
+        database="sqlite",
+        auth="oidc",
+        **MODES[mode],
+    )
+    return mode, project, install(mode, project)
+
+
 # The fixtures above: each mode's projects share its venv, so its tests stay on one worker.
 INSTALLED_PROJECT_FIXTURES = (
     "installed_project",
     "installed_postgres_project",
     "installed_plain_project",
+    "installed_auth_project",
 )
 
 
