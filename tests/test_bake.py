@@ -21,6 +21,7 @@ QUESTIONS = (
     "asgi_framework",
     "asgi_server",
     "database",
+    "auth",
     "python_version",
 )
 # ...and the license, which changes only LICENSE and one pyproject field, takes each of its values
@@ -146,6 +147,20 @@ DATABASE_FILES = [
     "tests/test_migrations.py",
     "tests/test_openapi.py",
 ]
+# auth=oidc: bearer tokens (schemas/me.py only where there are schemas: with a database).
+AUTH_FILES = [
+    "src/{slug}/middleware/auth/__init__.py",
+    "src/{slug}/middleware/auth/bearer.py",
+    "src/{slug}/middleware/auth/keys.py",
+    "src/{slug}/middleware/auth/local_key.py",
+    "src/{slug}/middleware/auth/mint_token.py",
+    "src/{slug}/middleware/auth/tokens.py",
+    "src/{slug}/views/me.py",
+    "tests/oidc_issuer.py",
+    "tests/test_auth.py",
+    "tests/test_auth_keys.py",
+]
+AUTH_DATABASE_FILES = ["src/{slug}/schemas/me.py"]
 OPTIONAL_FILES = (
     WSGI_FILES
     + GUNICORN_FILES
@@ -160,6 +175,8 @@ OPTIONAL_FILES = (
     + HYPERCORN_FILES
     + WEBSOCKET_DRAIN_FILES
     + DATABASE_FILES
+    + AUTH_FILES
+    + AUTH_DATABASE_FILES
 )
 UNRENDERED = re.compile(r"{{\s*cookiecutter|{%\s*(if|for|raw|endif|now)\b")
 
@@ -183,6 +200,10 @@ def test_bake_writes_the_files_of_the_chosen_mode(baked):
     wanted = MODE_FILES[answers["interface"], answers["asgi_framework"], server_answer(answers)]
     if answers["database"] != "none":
         wanted = wanted + DATABASE_FILES
+    if answers["auth"] == "oidc":
+        wanted = wanted + AUTH_FILES
+        if answers["database"] != "none":
+            wanted = wanted + AUTH_DATABASE_FILES
     assert project.name == "acme_orders"
     missing = [p for p in paths(COMMON_FILES + wanted) if not (project / p).is_file()]
     assert missing == []
@@ -227,6 +248,7 @@ def test_bake_depends_on_exactly_the_database_chosen(baked):
     assert ("alembic" in pyproject) == (database != "none")
     assert ("psycopg" in pyproject) == (database == "postgresql")
     assert ("aiosqlite" in pyproject) == (database == "sqlite" and quart)
+    assert ("pyjwt" in pyproject) == (answers["auth"] == "oidc")
     makefile = (project / "Makefile").read_text()
     assert ("\nmigrate:" in makefile) == (database != "none")
     assert ("/items" in (project / "README.md").read_text()) == (database != "none")
@@ -299,6 +321,12 @@ def test_baked_makefile_targets_run_what_the_readme_says(baked):
     assert before == migrate
     # exec: a SIGTERM that make passes on reaches the server, not a shell.
     assert debug_server.startswith("APP_ENV=development exec venv/bin/")
+    assert ("token" in documented) == (answers["auth"] == "oidc")
+    if answers["auth"] == "oidc":
+        assert dry_run(project, "token") == [
+            "APP_ENV=development venv/bin/python -m acme_orders.middleware.auth.mint_token"
+            ' --scope ""'
+        ]
 
 
 def test_baked_project_passes_ruff(baked):
@@ -332,12 +360,13 @@ def what_mypy_reads(project) -> str:
     return digest.hexdigest()
 
 
-def test_every_combination_passes_mypy(installed_project, cookies):
+def test_every_combination_passes_mypy(installed_auth_project, cookies):
     """mypy, as `make lint` runs it, over every combination of the mode, in the mode's venv.
     Combinations whose code is the same (the Python version and the license change no Python
     file) are checked once, and one cache per mode lets the databases' variants re-check only
-    the files they change."""
-    mode, _, venv = installed_project
+    the files they change. The auth=oidc project's venv holds every library any combination of
+    the mode imports."""
+    mode, _, venv = installed_auth_project
     cache = TEMPLATE / ".cache" / "mypy" / mode
     started = time.monotonic()
     checked: dict[str, dict[str, str]] = {}
