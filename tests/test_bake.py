@@ -22,13 +22,16 @@ QUESTIONS = (
     "asgi_server",
     "database",
     "auth",
-    "python_version",
 )
-# ...and the license, which changes only LICENSE and one pyproject field, takes each of its values
-# in turn, so every license is baked and linted too, in many modes.
-LICENSES = OPTIONS["license"]
+# ...and the Python version (the image's tag and CI's Python) and the license (LICENSE and one
+# pyproject field), which change no code, take each of their values in turn: every one is baked
+# and linted too, in many modes (3 and 4 values: coprime, so every pairing of the two comes up).
+ROTATED = ("python_version", "license")
 COMBINATIONS = [
-    {**answers, "license": LICENSES[index % len(LICENSES)]}
+    {
+        **answers,
+        **{question: OPTIONS[question][index % len(OPTIONS[question])] for question in ROTATED},
+    }
     for index, answers in enumerate(
         answers
         for answers in (

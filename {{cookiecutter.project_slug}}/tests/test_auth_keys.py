@@ -8,10 +8,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from oidc_issuer import DISCOVERY_PATH, JWKS_PATH, Issuer, ProviderKey
+import oidc_issuer
 from {{ cookiecutter.project_slug }}.middleware.auth.keys import IssuerKeys, KeysUnavailable
 from {{ cookiecutter.project_slug }}.middleware.auth.tokens import TokenRefused, TokenVerifier
 
+DISCOVERY_PATH, JWKS_PATH = oidc_issuer.DISCOVERY_PATH, oidc_issuer.JWKS_PATH
+Issuer, ProviderKey = oidc_issuer.Issuer, oidc_issuer.ProviderKey
 AUDIENCE = "orders-api"
 
 

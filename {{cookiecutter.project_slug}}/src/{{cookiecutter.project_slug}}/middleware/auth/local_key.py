@@ -5,7 +5,6 @@ trusted only outside production while OIDC_ISSUER is unset (settings.py). `make 
 token it signs (mint_token.py).
 """
 
-import asyncio
 import hashlib
 import json
 import os
@@ -71,8 +70,7 @@ class LocalKeys:
         return self._key
 
     async def key_for_async(self, kid: str | None) -> SigningKey:
-        await asyncio.sleep(0)
-        return self.key_for(kid)
+        return self.key_for(kid)  # in memory: nothing to wait for
 
 
 def mint(
