@@ -39,11 +39,14 @@ class ProviderKey:
 
 
 class Issuer:
-    """The provider. `state`: "up", "hang" (accepts, never answers) or "refuse" (503)."""
+    """The provider. `state`: "up", "hang" (accepts, never answers), "drip" (answers a byte at
+    a time, forever) or "refuse" (503)."""
 
     def __init__(self) -> None:
         self.keys = [ProviderKey()]
         self.state = "up"
+        # What its discovery document says the issuer is (None: its own URL, as it should).
+        self.discovery_issuer: str | None = None
         self.fetches = {DISCOVERY_PATH: 0, JWKS_PATH: 0}
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self.handler())
         self.server.daemon_threads = True
@@ -88,12 +91,24 @@ class Issuer:
                     while issuer.state == "hang":
                         time.sleep(0.05)
                     return
+                if issuer.state == "drip":
+                    self.send_response(200)
+                    self.send_header("Content-Length", "100000")
+                    self.end_headers()
+                    while issuer.state == "drip":
+                        self.wfile.write(b" ")
+                        self.wfile.flush()
+                        time.sleep(0.05)
+                    return
                 if issuer.state == "refuse" or self.path not in issuer.fetches:
                     self.send_error(503 if issuer.state == "refuse" else 404)
                     return
                 document: dict[str, Any]
                 if self.path == DISCOVERY_PATH:
-                    document = {"issuer": issuer.url, "jwks_uri": issuer.url + JWKS_PATH}
+                    document = {
+                        "issuer": issuer.discovery_issuer or issuer.url,
+                        "jwks_uri": issuer.url + JWKS_PATH,
+                    }
                 else:
                     document = {"keys": [key.public_jwk for key in issuer.keys]}
                 body = json.dumps(document).encode()

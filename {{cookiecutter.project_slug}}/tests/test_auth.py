@@ -13,7 +13,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from {{ cookiecutter.project_slug }}.middleware.auth import mint_token
+import oidc_issuer
+from {{ cookiecutter.project_slug }}.middleware.auth import bearer, mint_token
 from {{ cookiecutter.project_slug }}.middleware.auth.local_key import LocalKeys, private_key
 from {{ cookiecutter.project_slug }}.settings import LOCAL_ISSUER, SettingsError, load_auth_settings
 {%- set read_path = "/items" if cookiecutter.database != "none" else "/me" %}
@@ -27,7 +28,7 @@ REALM = "{{ cookiecutter.project_slug | replace('_', '-') }}"
 READ_PATH = "{{ read_path }}"
 
 
-def bearer(token: str) -> dict[str, str]:
+def authorization(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -48,6 +49,11 @@ def hs256_with_the_public_key(token_fixture, local_key_file) -> str:
     body = b64(json.dumps(claims).encode())
     signature = hmac.new(public_pem, f"{head}.{body}".encode(), hashlib.sha256).digest()
     return f"{head}.{body}.{b64(signature)}"
+
+
+def with_header(token: str, header: dict[str, object]) -> str:
+    """The token with another JOSE header: refused before its signature is even looked at."""
+    return b64(json.dumps(header).encode()) + "." + token.split(".", 1)[1]
 
 
 def unsigned(token_fixture) -> str:
@@ -78,26 +84,26 @@ def test_another_scheme_is_no_token(client):
 
 
 def test_a_valid_token_is_served(client, token):
-    response = client.get(READ_PATH, headers=bearer(token()))
+    response = client.get(READ_PATH, headers=authorization(token()))
     assert response.status_code == 200
 
 
 def test_me_names_the_subject_and_its_scopes(client, token):
-    response = client.get("/me", headers=bearer(token(scope="b a", sub="ada")))
+    response = client.get("/me", headers=authorization(token(scope="b a", sub="ada")))
     assert response.status_code == 200
     assert response.json == {"subject": "ada", "scopes": ["a", "b"]}
 
 
 def test_scopes_come_from_scp_as_a_list_or_a_string(client, token):
     for scp in (["x:read", "x:write"], "x:read x:write"):
-        response = client.get("/me", headers=bearer(token(scope=None, scp=scp)))
+        response = client.get("/me", headers=authorization(token(scope=None, scp=scp)))
         assert response.json["scopes"] == ["x:read", "x:write"]
 {%- if cookiecutter.database != "none" %}
 
 
 def test_reading_needs_items_read(client, token):
-    assert client.get("/items", headers=bearer(token(scope="items:read"))).status_code == 200
-    response = client.get("/items/1", headers=bearer(token(scope="items:write")))
+    assert client.get("/items", headers=authorization(token(scope="items:read"))).status_code == 200
+    response = client.get("/items/1", headers=authorization(token(scope="items:write")))
     assert response.status_code == 403
     assert response.headers["WWW-Authenticate"] == (
         f'Bearer realm="{REALM}", error="insufficient_scope", scope="items:read"'
@@ -109,11 +115,11 @@ def test_reading_needs_items_read(client, token):
 
 
 def test_writing_needs_items_write(client, token):
-    read_only = bearer(token(scope="items:read"))
+    read_only = authorization(token(scope="items:read"))
     assert client.post("/items", json={"name": "x"}, headers=read_only).status_code == 403
     assert client.patch("/items/1", json={"name": "x"}, headers=read_only).status_code == 403
     assert client.delete("/items/1", headers=read_only).status_code == 403
-    writer = bearer(token(scope="items:write"))
+    writer = authorization(token(scope="items:write"))
     assert client.post("/items", json={"name": "x"}, headers=writer).status_code == 201
 
 
@@ -139,13 +145,14 @@ def test_the_token_is_checked_before_the_body(client):
         ("unknown kid", lambda token, key: token(header={"kid": "forged"})),
         ("garbled", lambda token, key: "not.a.token"),
         ("garbled header", lambda token, key: "eyJhbGciOi." + token().split(".", 1)[1]),
+        ("alg not a string", lambda token, key: with_header(token(), {"alg": ["ES256"]})),
         ("100 KB", lambda token, key: token(padding="x" * 100_000)),
     ],
 )
 def test_a_bad_token_is_a_401_invalid_token(client, token, local_key_file, caplog, case, make):
     bad = make(token, local_key_file)
     with caplog.at_level(logging.INFO):
-        response = client.get(READ_PATH, headers=bearer(bad))
+        response = client.get(READ_PATH, headers=authorization(bad))
     assert response.status_code == 401, case
     assert response.headers["WWW-Authenticate"] == f'Bearer realm="{REALM}", error="invalid_token"'
     # The client learns that the token was refused, never why; the log says why.
@@ -155,9 +162,25 @@ def test_a_bad_token_is_a_401_invalid_token(client, token, local_key_file, caplo
     assert not [message for message in refusals if bad[-20:] in message]
 
 
+def test_with_no_key_from_the_provider_the_answer_is_a_503_with_retry_after(app, client_for):
+    with oidc_issuer.Issuer() as issuer:
+        issuer.state = "refuse"
+        environ = {"APP_ENV": "test", "OIDC_ISSUER": issuer.url, "OIDC_AUDIENCE": "api"}
+        app.config["AUTH"] = load_auth_settings(environ)
+        bearer.init_app(app)
+        client = client_for(app)
+        response = client.get(READ_PATH, headers=authorization(issuer.token("api", "items:read")))
+    assert response.status_code == 503
+    assert 1 <= int(response.headers["Retry-After"]) <= 30
+    assert response.json["error"] == {
+        "code": 503,
+        "message": "tokens cannot be checked yet; retry shortly",
+    }
+
+
 def test_the_leeway_forgives_a_little_clock_skew(client, token):
     just_expired = token(exp=int(time.time()) - 5)
-    assert client.get(READ_PATH, headers=bearer(just_expired)).status_code == 200
+    assert client.get(READ_PATH, headers=authorization(just_expired)).status_code == 200
 
 
 def test_probes_and_metrics_need_no_token(client):
@@ -185,6 +208,7 @@ def test_openapi_declares_the_scheme_and_each_operations_scopes(client):
     [
         ({"OIDC_AUDIENCE": "api"}, "OIDC_ISSUER is required in production"),
         ({"OIDC_ISSUER": "https://id.example.com"}, "OIDC_AUDIENCE is required in production"),
+        ({"APP_ENV": "development", "OIDC_ISSUER": "https://id.example.com"}, "OIDC_AUDIENCE is"),
         ({"OIDC_ISSUER": LOCAL_ISSUER, "OIDC_AUDIENCE": "api"}, "refused in production"),
         ({"OIDC_ISSUER": "http://id.example.com", "OIDC_AUDIENCE": "api"}, "must be an https://"),
         (
@@ -193,7 +217,7 @@ def test_openapi_declares_the_scheme_and_each_operations_scopes(client):
         ),
     ],
 )
-def test_production_refuses_to_start_without_a_provider(environ, message):
+def test_start_is_refused_without_a_whole_provider(environ, message):
     with pytest.raises(SettingsError, match=message):
         load_auth_settings({"APP_ENV": "production", **environ})
 
@@ -210,12 +234,13 @@ def test_make_token_prints_a_token_the_service_accepts(client, monkeypatch, caps
     monkeypatch.setenv("APP_ENV", "development")
     assert mint_token.main(["--scope", "items:read  me"]) == 0
     printed = capsys.readouterr().out.strip()
-    response = client.get("/me", headers=bearer(printed))
+    response = client.get("/me", headers=authorization(printed))
     assert response.json["scopes"] == ["items:read", "me"]
 
 
 def test_make_token_refuses_where_a_provider_is_trusted(monkeypatch, capsys):
     monkeypatch.setenv("APP_ENV", "development")
     monkeypatch.setenv("OIDC_ISSUER", "https://id.example.com")
+    monkeypatch.setenv("OIDC_AUDIENCE", "orders-api")
     assert mint_token.main([]) == 2
     assert "trusts OIDC_ISSUER='https://id.example.com'" in capsys.readouterr().err

@@ -73,11 +73,15 @@ def test_while_the_provider_is_down_cached_keys_still_pass(issuer, caplog):
     verifier = verifier_for(issuer, refetch_interval=0.1, max_age=0.1)
     verifier.verify(issuer.token(AUDIENCE))
     issuer.state = "refuse"
-    time.sleep(0.2)  # the keys are old: the next token tries to fetch them again, and fails
+    time.sleep(0.2)  # the keys are old: the next token fetches them again, in the background
     with caplog.at_level(logging.WARNING):
         verifier.verify(issuer.token(AUDIENCE))
+        deadline = time.monotonic() + 5
+        while "cached keys stay in use" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.05)
     assert issuer.fetches[JWKS_PATH] == 2
     assert "1 cached keys stay in use" in caplog.text
+    verifier.verify(issuer.token(AUDIENCE))  # and after the failed fetch, still
 
 
 def test_with_the_provider_down_and_no_keys_the_answer_is_unavailable_fast(issuer):
@@ -93,10 +97,65 @@ def test_with_the_provider_down_and_no_keys_the_answer_is_unavailable_fast(issue
     assert issuer.fetches[DISCOVERY_PATH] == 1
 
 
-def test_a_discovery_document_for_another_issuer_is_not_trusted(issuer):
-    keys = IssuerKeys(issuer.url + "/other", 2.0, 30, 3600)
+def test_a_discovery_document_for_another_issuer_is_not_trusted(issuer, caplog):
+    issuer.discovery_issuer = "https://elsewhere.example.com"
+    with pytest.raises(KeysUnavailable), caplog.at_level(logging.WARNING):
+        verifier_for(issuer).verify(issuer.token(AUDIENCE))
+    assert "its issuer is not" in caplog.text
+    assert issuer.fetches[JWKS_PATH] == 0
+
+
+def test_a_provider_that_drips_its_answer_is_cut_off_at_the_timeout(issuer):
+    issuer.state = "drip"
+    started = time.monotonic()
     with pytest.raises(KeysUnavailable):
-        keys.key_for(issuer.key.kid)
+        verifier_for(issuer, timeout=0.5).verify(issuer.token(AUDIENCE))
+    assert time.monotonic() - started < 3  # 0.5 s in all, not 0.5 s per byte
+
+
+def test_a_cached_key_never_waits_for_another_requests_fetch(issuer):
+    verifier = verifier_for(issuer, refetch_interval=0.1, timeout=2.0)
+    token = issuer.token(AUDIENCE)
+    verifier.verify(token)
+    issuer.state = "hang"
+    time.sleep(0.2)
+    forged = issuer.token(AUDIENCE, key=ProviderKey())
+
+    def refused() -> bool:
+        try:
+            verifier.verify(forged)
+        except TokenRefused:
+            return True
+        return False
+
+    with ThreadPoolExecutor(1) as pool:
+        fetching = pool.submit(refused)
+        time.sleep(0.3)  # that request is now waiting on the hung provider
+        started = time.monotonic()
+        assert verifier.verify(token).subject == "user-1"
+        assert time.monotonic() - started < 0.5
+        issuer.state = "up"
+        assert fetching.result(10)
+
+
+def test_keys_that_are_private_or_of_the_wrong_type_are_never_used(issuer):
+    private = ProviderKey()
+    issuer.keys = [issuer.key, private]
+    # A key set that leaks a private key: that entry is skipped, the others still serve.
+    private.public_jwk = {**private.public_jwk, "d": "AQAB"}
+    verifier = verifier_for(issuer)
+    assert verifier.verify(issuer.token(AUDIENCE)).subject == "user-1"
+    with pytest.raises(TokenRefused, match="does not publish"):
+        verifier.verify(issuer.token(AUDIENCE, key=private))
+    # An EC key without "alg" and a token that claims RS256 with its kid: refused, not a 500.
+    ec_key = ProviderKey("ES256")
+    ec_key.public_jwk.pop("alg")
+    issuer.keys = [ec_key]
+    confused = ProviderKey()
+    confused.kid = ec_key.kid
+    fresh = verifier_for(issuer)
+    with pytest.raises(TokenRefused, match="does not fit"):
+        fresh.verify(issuer.token(AUDIENCE, key=confused))
 
 
 def test_the_event_loop_keeps_running_while_keys_are_fetched(issuer):

@@ -300,6 +300,8 @@ class AuthSettings(FromEnvironment):
             )
         if self.issuer and self.issuer != LOCAL_ISSUER:
             check_https("OIDC_ISSUER", self.issuer)
+            if not self.audience:  # the local audience is for the local key alone
+                raise SettingsError("OIDC_AUDIENCE is required with OIDC_ISSUER")
         return self
 
     @property

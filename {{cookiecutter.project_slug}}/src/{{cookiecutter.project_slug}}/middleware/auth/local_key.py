@@ -36,15 +36,20 @@ def private_key(path: Path) -> ec.EllipticCurvePrivateKey:
             serialization.NoEncryption(),
         )
         draft = path.with_name(f".{path.name}.{os.getpid()}")
-        draft.write_bytes(pem)
-        draft.chmod(0o600)
+        # Readable by its owner only from the start, never for a moment by anyone else.
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(pem)
         try:
             os.link(draft, path)
         except FileExistsError:
             pass  # another process made it first: use theirs
         finally:
             draft.unlink()
-    loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    try:
+        loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except ValueError:
+        loaded = None
     if not isinstance(loaded, ec.EllipticCurvePrivateKey):
         raise SettingsError(f"OIDC_LOCAL_KEY_FILE={str(path)!r} does not hold an EC private key")
     return loaded
@@ -62,7 +67,7 @@ class LocalKeys:
     def __init__(self, path: Path):
         public_jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(private_key(path).public_key()))
         self.kid = key_id(public_jwk)
-        self._key = SigningKey(jwt.PyJWK({**public_jwk, "kid": self.kid}), ALGORITHM)
+        self._key = SigningKey(jwt.PyJWK({**public_jwk, "kid": self.kid}), ALGORITHM, "EC", "P-256")
 
     def key_for(self, kid: str | None) -> SigningKey:
         if kid != self.kid:

@@ -17,6 +17,10 @@ from .keys import SigningKey, UnknownKey
 ALGORITHMS = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 )
+# The key each algorithm needs: a token must not get an RSA key used for an EC signature, or the
+# reverse (PyJWT would fail on it with an error of its own, not a refusal).
+KEY_TYPES = {"RS": "RSA", "PS": "RSA", "Ed": "OKP"}
+CURVES = {"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}
 # A real access token is a few kilobytes at most; a bigger one is refused before it is parsed.
 MAX_TOKEN_LENGTH = 16 * 1024
 REQUIRED_CLAIMS = ["exp", "iss", "aud"]
@@ -44,7 +48,9 @@ class Principal:
 def scopes_of(claims: dict[str, Any]) -> frozenset[str]:
     """`scope`, space-separated (RFC 8693: Keycloak, Auth0, Okta), or `scp`, a list (Entra ID,
     Okta) or a string."""
-    granted = claims.get("scope", claims.get("scp", ""))
+    granted = claims.get("scope")
+    if not isinstance(granted, str):
+        granted = claims.get("scp", "")
     if isinstance(granted, str):
         return frozenset(granted.split())
     if isinstance(granted, list):
@@ -53,7 +59,14 @@ def scopes_of(claims: dict[str, Any]) -> frozenset[str]:
 
 
 def unknown_key(kid: str | None) -> TokenRefused:
-    return TokenRefused(f"signed with key {kid!r}, which the issuer does not publish")
+    return TokenRefused(f"signed with key {kid!r:.64}, which the issuer does not publish")
+
+
+def fits(algorithm: str, key: SigningKey) -> bool:
+    """Whether the key is of the type (and EC curve) the algorithm signs with."""
+    if algorithm in CURVES:
+        return (key.key_type, key.curve) == ("EC", CURVES[algorithm])
+    return key.key_type == KEY_TYPES[algorithm[:2]]
 
 
 class TokenVerifier:
@@ -89,15 +102,15 @@ class TokenVerifier:
         except jwt.PyJWTError as error:
             raise TokenRefused(f"malformed: {error}") from None
         algorithm, kid = header.get("alg"), header.get("kid")
-        if algorithm not in ALGORITHMS:
-            raise TokenRefused(f"algorithm {algorithm!r} is not accepted")
+        if not isinstance(algorithm, str) or algorithm not in ALGORITHMS:
+            raise TokenRefused(f"algorithm {algorithm!r:.64} is not accepted")
         if kid is not None and not isinstance(kid, str):
             raise TokenRefused("its key id is not a string")
         return algorithm, kid
 
     def check(self, token: str, algorithm: str, key: SigningKey) -> Principal:
-        if key.algorithm not in (None, algorithm):
-            raise TokenRefused(f"algorithm {algorithm} does not match its key's {key.algorithm}")
+        if key.algorithm not in (None, algorithm) or not fits(algorithm, key):
+            raise TokenRefused(f"algorithm {algorithm} does not fit its key ({key.key_type})")
         try:
             claims = jwt.decode(
                 token,
@@ -108,6 +121,6 @@ class TokenVerifier:
                 leeway=self.leeway,
                 options={"require": REQUIRED_CLAIMS},
             )
-        except jwt.PyJWTError as error:
+        except (jwt.PyJWTError, TypeError, ValueError) as error:
             raise TokenRefused(f"{type(error).__name__}: {error}") from None
         return Principal(str(claims.get("sub", "")), scopes_of(claims), claims)
