@@ -109,23 +109,30 @@ def serving_package(project: Path) -> str:
 
 
 def bake_and_install(
-    mode: str, workdir: Path, database: str = DEFAULT_DATABASE, template: Template = WORKING_TREE
+    mode: str,
+    workdir: Path,
+    database: str = DEFAULT_DATABASE,
+    template: Template = WORKING_TREE,
+    auth: str = "none",
 ) -> tuple[Path, Path]:
     """Bake one mode, install it into the venv the template's tests also use (a venv of the
     commit's own for an older template), add bench apps.
 
     Baked once per run: the database rows reuse the HTTP rows' project for the default database.
-    Another database gets a project and a venv of its own (its driver differs).
+    Another database gets a project and a venv of its own (its driver differs). auth=oidc gets a
+    project of its own in the same venv, as the template's tests install it: its lock is the
+    other's plus PyJWT and cryptography, so both run on the very same versions.
     """
     # One cache key however the caller spells the default database.
-    return _bake_and_install(mode, workdir, database, template)
+    return _bake_and_install(mode, workdir, database, template, auth)
 
 
 @functools.cache
 def _bake_and_install(
-    mode: str, workdir: Path, database: str, template: Template
+    mode: str, workdir: Path, database: str, template: Template, auth: str
 ) -> tuple[Path, Path]:
     suffix = "" if database == DEFAULT_DATABASE else f" {database}"
+    named = suffix + (f" {auth}" if auth == "oidc" else "")
     out = template.out(workdir)
     run(
         [
@@ -136,10 +143,12 @@ def _bake_and_install(
             str(out),
             *MODES[mode],
             f"database={database}",
-            f"project_name=Bench {mode}{suffix}",
+            # Only when asked: a template from before the question has no such answer.
+            *([f"auth={auth}"] if auth != "none" else []),
+            f"project_name=Bench {mode}{named}",
         ]
     )
-    project = out / f"bench_{mode}{suffix.replace(' ', '_')}"
+    project = out / f"bench_{mode}{named.replace(' ', '_')}"
     venv = template.venvs() / f"{mode}{suffix.replace(' ', '-')}"
     if not (venv / "bin" / "python").exists():
         run([sys.executable, "-m", "venv", str(venv)])

@@ -42,11 +42,14 @@ def wrk_command(
     latency: bool = False,
     script: Path | None = None,
     script_args: tuple[str, ...] = (),
+    headers: tuple[str, ...] = (),
 ) -> list[str]:
     """wrk with two threads (the machine has two cores) and a 10 s timeout per request."""
     command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s"]
     if latency:
         command.append("--latency")
+    for header in headers:  # a Lua script's wrk.format() sends them too (wrk.headers)
+        command += ["-H", header]
     if script:
         command += ["-s", str(script)]
     command.append(f"http://127.0.0.1:{PORT}{path}")
@@ -64,6 +67,7 @@ def warm_up(scenario, seconds: int = 3, script_args: tuple[str, ...] = ()) -> No
             scenario.path,
             script=scenario.script,
             script_args=script_args,
+            headers=scenario.headers,
         ),
         capture_output=True,
         check=False,
@@ -86,6 +90,7 @@ def load(scenario, duration: int, server_pid: int, script_args: tuple[str, ...] 
             latency=True,
             script=scenario.script,
             script_args=script_args,
+            headers=scenario.headers,
         ),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

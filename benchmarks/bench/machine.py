@@ -13,6 +13,7 @@ REPORTED_PACKAGES = {
     "gunicorn",
     "granian",
     "uvicorn",
+    "hypercorn",
     "asgiref",
     "quart",
     "uvloop",

@@ -1,5 +1,6 @@
 """results.md: the summary the README quotes, the targets, and every run."""
 
+from .auth_report import auth_section
 from .database_report import database_sections, summary_rows
 from .targets import find, verdicts
 
@@ -116,7 +117,7 @@ def all_runs(results) -> list[str]:
     return rows
 
 
-def markdown(results, machine, sockets, databases=None, drivers=None) -> str:
+def markdown(results, machine, sockets, databases=None, drivers=None, auth=None) -> str:
     """The report; the HTTP sections are left out when only database rows ran."""
     setups_ = "\n".join(
         f"- `{name}`: {o['label']}; cold start {o['cold_start_s']} s, "
@@ -177,6 +178,8 @@ def markdown(results, machine, sockets, databases=None, drivers=None) -> str:
         lines += database_sections(
             databases, drivers or {}, machine["database_duration_s"], machine["warm_up_s"]
         )
+    if auth:
+        lines += auth_section(auth)
     if results:
         lines += [
             "## WebSocket connections held by one quart server (2 uvicorn workers)",

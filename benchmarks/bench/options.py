@@ -13,13 +13,17 @@ PARTIAL_RESULTS = ROOT / ".cache" / "bench-results"
 
 
 def parse_options():
-    """The options, the HTTP setups to run, and the (mode, database) rows to run."""
+    """The options, the HTTP setups to run, the (mode, database) rows to run, and the modes whose
+    auth rows run."""
     description = " ".join(DESCRIPTION.strip().split("\n\n")[0].split())
     parser = argparse.ArgumentParser(prog="benchmarks/run", description=description)
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="a smoke run: one 2 s row per setup (`/` at 64 connections), database rows on SQLite",
+        help=(
+            "a smoke run: one 2 s row per setup (`/` at 64 connections), database rows on "
+            "SQLite, auth rows for the default servers' modes"
+        ),
     )
     parser.add_argument(
         "--only",
@@ -29,7 +33,8 @@ def parse_options():
             f"run only these: HTTP setups ({', '.join(HTTP_SETUPS)}), 'database' for every "
             f"database row, a database ({', '.join(DATABASES)}) for its rows in every mode, "
             "or MODE/DATABASE (e.g. wsgi/sqlite); the bare-driver limit runs with the "
-            "database rows"
+            "database rows; 'auth' for GET /items/<id> with and without a bearer token in "
+            "every mode, or auth/MODE"
         ),
     )
     parser.add_argument(
@@ -50,13 +55,19 @@ def parse_options():
     options = parser.parse_args()
     database_rows = [(mode, database) for database in DATABASES for mode in DEFAULT_SERVER_MODES]
     if not options.only:  # as before: `--only` with no names runs everything
+        auth = list(MODES)
         if options.quick:  # a smoke run: the data layer on SQLite (`--only postgresql` for more)
             database_rows = [row for row in database_rows if row[1] == "sqlite"]
-        return options, list(HTTP_SETUPS), database_rows
-    http, chosen = [], set()
+            auth = list(DEFAULT_SERVER_MODES)  # `--only auth` for the other servers' modes
+        return options, list(HTTP_SETUPS), database_rows, auth
+    http, chosen, auth = [], set(), set()
     for name in options.only:
         if name in HTTP_SETUPS:
             http.append(name)
+        elif name == "auth":
+            auth.update(MODES)
+        elif name.startswith("auth/") and name[5:] in MODES:
+            auth.add(name[5:])
         elif name == "database":
             chosen.update(database_rows)
         elif name in DATABASES:
@@ -67,7 +78,10 @@ def parse_options():
             parser.error(f"unknown name {name!r} for --only")
     if options.compare and set(http) - set(MODES):
         parser.error(f"--compare measures the generated modes only: {', '.join(MODES)}")
-    return options, http, [row for row in database_rows if row in chosen]
+    if options.compare and auth:
+        parser.error("--compare measures `/` and the database rows, not the auth rows")
+    rows = [row for row in database_rows if row in chosen]
+    return options, http, rows, [mode for mode in MODES if mode in auth]
 
 
 def output_dir(options) -> Path:

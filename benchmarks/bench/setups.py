@@ -15,6 +15,7 @@ class Scenario:
     sleep: float | None = None  # seconds each request waits, for % of ideal
     capacity: int | None = None  # most requests the server can have waiting at once, if capped
     script: Path | None = None  # a wrk Lua script that writes the requests
+    headers: tuple[str, ...] = ()  # sent with every request ("Name: value"), as wrk -H sends them
 
     @property
     def ideal_rps(self) -> float | None:

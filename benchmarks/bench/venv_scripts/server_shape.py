@@ -6,6 +6,7 @@ Reads the figures from the project itself (gunicorn.conf.py, asgi_server.main, t
 the benchmark's "ideal" follows the defaults wherever they change.
 """
 
+import contextlib
 import json
 import os
 import runpy
@@ -22,6 +23,14 @@ elif mode.endswith("_granian"):
     limits = settings.load_header_limits(os.environ)
     options = granian_server.granian_options(settings.load_settings(os.environ), limits, os.environ)
     workers = options["workers"]
+elif mode.endswith("_hypercorn"):
+    hypercorn_server = import_module(launcher)
+    seen = {}
+    # Read the worker count main() hands its supervisor, serve nothing; main() then exits.
+    hypercorn_server.supervise = lambda _config, count: seen.update(workers=count) or 0
+    with contextlib.suppress(SystemExit):
+        hypercorn_server.main()
+    workers = seen["workers"]
 else:
     import uvicorn
 
