@@ -9,6 +9,7 @@ import shlex
 import signal
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,3 +122,40 @@ def start_server(project: Path, venv: Path, log_path: Path, **env_overrides) -> 
     process.kill()
     process.wait()
     raise RuntimeError(f"server did not answer within 20 s:\n{log_path.read_text()}")
+
+
+def schemathesis(server: Server, directory: Path, max_examples: int, *extra: str):
+    """schemathesis against the server's /openapi.json, every check on; its example database and
+    cache stay in `directory`, out of the checkout."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "schemathesis.cli",
+            "run",
+            f"http://127.0.0.1:{server.port}/openapi.json",
+            "--checks",
+            "all",
+            # A cursor is opaque: a string that matches the schema is still not one we handed out.
+            # (And without a token, valid data is refused on purpose.)
+            "--exclude-checks",
+            "positive_data_acceptance",
+            "--max-examples",
+            str(max_examples),
+            "--workers",
+            "1",
+            "--seed",
+            "1",
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=directory,
+    )
+
+
+def schemathesis_summary(result) -> str:
+    """Its "N generated, N passed" lines, as one."""
+    return " ".join(line.strip() for line in result.stdout.splitlines() if "generated" in line)

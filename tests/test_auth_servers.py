@@ -9,8 +9,6 @@ import hmac
 import importlib.util
 import json
 import math
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -19,7 +17,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from conftest import FRAMEWORK_MODES, migrate, report, run
-from servers import start_server
+from servers import schemathesis, schemathesis_summary, start_server
 
 AUDIENCE = "orders-api"
 # Short, so that rotation and recovery show within a test; production's default is 30 s.
@@ -208,11 +206,11 @@ def test_schemathesis_with_and_without_a_token(installed_auth_project, tmp_path)
         server = start_auth_server(project, venv, tmp_path, issuer.url)
         try:
             token = issuer.token(AUDIENCE, "items:read items:write", exp=int(time.time()) + 3600)
-            with_token = schemathesis(server, tmp_path, ["-H", f"Authorization: Bearer {token}"])
+            with_token = schemathesis(server, tmp_path, 15, "-H", f"Authorization: Bearer {token}")
             # ignored_auth (in --checks all) also sends each request without the token and
             # expects a 401.
             assert with_token.returncode == 0, with_token.stdout[-6000:]
-            without = schemathesis(server, tmp_path, [])
+            without = schemathesis(server, tmp_path, 15)
             assert without.returncode == 0, without.stdout[-6000:]
             document = json.loads(server.request("GET", "/openapi.json")[2])
             protected = [
@@ -226,41 +224,7 @@ def test_schemathesis_with_and_without_a_token(installed_auth_project, tmp_path)
                 status, headers, _ = call(server, method, path, body={"name": "x"})
                 assert status == 401, (method, path)
                 assert headers["WWW-Authenticate"].startswith("Bearer "), (method, path)
-            report(
-                f"[{mode}] auth schemathesis: {summary(with_token)} | no token: {summary(without)}"
-            )
+            summaries = schemathesis_summary(with_token), schemathesis_summary(without)
+            report(f"[{mode}] auth schemathesis: {summaries[0]} | no token: {summaries[1]}")
         finally:
             assert server.stop() == 0
-
-
-def schemathesis(server, directory, extra):
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "schemathesis.cli",
-            "run",
-            f"http://127.0.0.1:{server.port}/openapi.json",
-            "--checks",
-            "all",
-            # A cursor is opaque; and without a token, valid data is refused on purpose.
-            "--exclude-checks",
-            "positive_data_acceptance",
-            "--max-examples",
-            "15",
-            "--workers",
-            "1",
-            "--seed",
-            "1",
-            *extra,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        cwd=directory,
-    )
-
-
-def summary(result):
-    return " ".join(line.strip() for line in result.stdout.splitlines() if "generated" in line)

@@ -6,14 +6,20 @@ import json
 import os
 import socket
 import subprocess
-import sys
 import threading
 import time
 
 import pytest
 
 from conftest import FRAMEWORK_MODES, migrate, report
-from servers import SECRET, free_port, serve_command, start_server
+from servers import (
+    SECRET,
+    free_port,
+    schemathesis,
+    schemathesis_summary,
+    serve_command,
+    start_server,
+)
 from tcp_proxy import TcpProxy
 
 JSON = {"Content-Type": "application/json"}
@@ -225,33 +231,8 @@ def test_a_postgresql_outage_gives_503s_and_the_service_recovers_without_restart
 @pytest.mark.parametrize("installed_project", FRAMEWORK_MODES, indirect=True)
 def test_schemathesis_finds_no_server_error(sqlite_server, tmp_path):
     mode, server = sqlite_server
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "schemathesis.cli",
-            "run",
-            f"http://127.0.0.1:{server.port}/openapi.json",
-            "--checks",
-            "all",
-            # A cursor is opaque: a string that matches the schema is still not one we handed out.
-            "--exclude-checks",
-            "positive_data_acceptance",
-            "--max-examples",
-            "25",
-            "--workers",
-            "1",
-            "--seed",
-            "1",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        cwd=tmp_path,  # its example database and cache stay out of the checkout
-    )
-    summary = [line for line in result.stdout.splitlines() if "generated" in line]
-    report(f"[{mode}] schemathesis: {' '.join(summary).strip()}")
+    result = schemathesis(server, tmp_path, 25)
+    report(f"[{mode}] schemathesis: {schemathesis_summary(result)}")
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     assert_no_traceback(server)
 

@@ -31,7 +31,7 @@ from {{ cookiecutter.project_slug }} import create_app
 from {{ cookiecutter.project_slug }}.database.models import Base
 {%- endif %}
 {%- if oidc %}
-from {{ cookiecutter.project_slug }}.middleware.auth.local_key import LocalKeys, private_key
+from {{ cookiecutter.project_slug }}.middleware.auth.local_key import LocalKeys
 {%- endif %}
 {%- if cookiecutter.database == "postgresql" and oidc %}
 from {{ cookiecutter.project_slug }}.settings import (
@@ -110,8 +110,9 @@ def token(local_key_file):
         payload = {
             name: value for name, value in {**defaults, **claims}.items() if value is not None
         }
-        headers = {"kid": LocalKeys(local_key_file).kid, **(header or {})}
-        return jwt.encode(payload, private_key(local_key_file), algorithm="ES256", headers=headers)
+        keys = LocalKeys(local_key_file)
+        headers = {"kid": keys.kid, **(header or {})}
+        return jwt.encode(payload, keys.private, algorithm="ES256", headers=headers)
 
     return sign
 {%- endif %}

@@ -65,7 +65,8 @@ class LocalKeys:
     """The one local key, served as IssuerKeys serves a provider's (no I/O after loading)."""
 
     def __init__(self, path: Path):
-        public_jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(private_key(path).public_key()))
+        self.private = private_key(path)  # for mint(), which signs with it
+        public_jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(self.private.public_key()))
         self.kid = key_id(public_jwk)
         self._key = SigningKey(jwt.PyJWK({**public_jwk, "kid": self.kid}), ALGORITHM, "EC", "P-256")
 
@@ -87,8 +88,7 @@ def mint(
     lifetime: int = LIFETIME_SECONDS,
 ) -> str:
     """A token signed with the local key."""
-    key = private_key(path)
-    kid = LocalKeys(path).kid
+    keys = LocalKeys(path)
     now = int(time.time())
     claims = {
         "iss": issuer,
@@ -99,4 +99,4 @@ def mint(
         "nbf": now,
         "exp": now + lifetime,
     }
-    return jwt.encode(claims, key, algorithm=ALGORITHM, headers={"kid": kid})
+    return jwt.encode(claims, keys.private, algorithm=ALGORITHM, headers={"kid": keys.kid})
